@@ -1,0 +1,34 @@
+# tekton-runner: one entry point for installing, running and testing.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install run test test-fast lint typecheck bench
+
+$(BIN)/tekton-runner: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/tekton-runner
+
+run: install
+	$(BIN)/tekton-runner serve
+
+lint: install
+	$(BIN)/ruff check tekton_runner tests bench
+	$(BIN)/lint-imports
+
+typecheck: install
+	$(BIN)/mypy
+
+# Unit and integration tiers only: no control plane needed.
+test-fast: install
+	$(BIN)/pytest -m 'not e2e' -q
+
+# The whole suite, the one CI runs: static checks, unit, integration and end-to-end.
+test: install lint typecheck
+	$(BIN)/pytest -q
+
+-include cluster/cluster.mk

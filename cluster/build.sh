@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# Build every binary of the local control plane from its Go module, once per pinned version.
+#
+#   cluster/build.sh [component...]     components: etcd kube kwok tekton triggers (default: all)
+#
+# Each component gets a throw-away wrapper module under $CACHE/build/<component>-<version> (never in
+# git). A wrapper is needed because several upstream go.mod files carry replace directives, which
+# `go install pkg@version` refuses; in our own main module we restate those replaces with real versions.
+# A stamp file per component and version makes a warm run a no-op. Cold timings are appended to
+# $CACHE/build-times.tsv (component, phase, seconds, date).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=cluster/versions.env
+. "$HERE/versions.env"
+
+CACHE=${TEKTON_RUNNER_CACHE:-$HOME/.cache/tekton-runner}
+BIN=$CACHE/bin
+WORK=$CACHE/build
+LOGS=$CACHE/logs
+TIMES=$CACHE/build-times.tsv
+mkdir -p "$BIN" "$WORK" "$LOGS"
+
+export CGO_ENABLED=0
+export GOFLAGS=-buildvcs=false
+export GOTOOLCHAIN=${GOTOOLCHAIN:-local}
+GO=${GO:-go}
+LDFLAGS_BASE='-s -w'
+
+log() { printf '[build %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+
+# go.mod path of MOD@VERSION in the module cache (downloads it if needed).
+gomod_of() {
+  "$GO" mod download -json "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])'
+}
+
+# Start an empty wrapper module in a fresh directory and cd into it.
+new_wrapper() {
+  local dir=$1
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  cd "$dir"
+  "$GO" mod init "tekton-runner.local/$(basename "$dir")" >/dev/null 2>&1
+}
+
+# Restate, in the wrapper, the replace directives of an upstream go.mod that point at another
+# published module version (local-path replaces are skipped: the requires already name real versions).
+copy_versioned_replaces() {
+  local upstream_gomod=$1
+  "$GO" mod edit -json "$upstream_gomod" | python3 -c '
+import json, sys
+for r in json.load(sys.stdin).get("Replace") or []:
+    new = r["New"]
+    if new.get("Version"):
+        old = r["Old"]["Path"] + ("@" + r["Old"]["Version"] if r["Old"].get("Version") else "")
+        print(f"-replace={old}={new[\"Path\"]}@{new[\"Version\"]}")
+' | while read -r arg; do "$GO" mod edit "$arg"; done
+}
+
+# Run "$@" and append its wall time under (component, phase) to the timings file.
+timed() {
+  local component=$1 phase=$2
+  shift 2
+  local start end
+  start=$(date +%s.%N)
+  "$@"
+  end=$(date +%s.%N)
+  local secs
+  secs=$(python3 -c "print(round($end - $start, 1))")
+  printf '%s\t%s\t%s\t%s\n' "$component" "$phase" "$secs" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$TIMES"
+  log "$component $phase: ${secs}s"
+}
+
+stamp_path() { echo "$BIN/.stamp-$1"; }
+stamp_value() { echo "$1 $2 $("$GO" env GOVERSION)"; }
+
+is_built() {
+  local component=$1 version=$2
+  shift 2
+  local s
+  s=$(stamp_path "$component")
+  [[ -f $s && "$(cat "$s")" == "$(stamp_value "$component" "$version")" ]] || return 1
+  local b
+  for b in "$@"; do [[ -x $BIN/$b ]] || return 1; done
+}
+
+mark_built() { stamp_value "$1" "$2" >"$(stamp_path "$1")"; }
+
+# ---------------------------------------------------------------------------------------------
+
+build_etcd() {
+  new_wrapper "$WORK/etcd-$ETCD_VERSION"
+  timed etcd fetch "$GO" get -tool "go.etcd.io/etcd/server/v3@v$ETCD_VERSION"
+  # server/v3's module root is the etcd main package.
+  timed etcd compile "$GO" build -trimpath -ldflags "$LDFLAGS_BASE" -o "$BIN/etcd" go.etcd.io/etcd/server/v3
+}
+
+build_kube() {
+  local v=$K8S_VERSION minor patch
+  minor=$(cut -d. -f2 <<<"$v")
+  patch=$(cut -d. -f3 <<<"$v")
+  new_wrapper "$WORK/kube-$v"
+  local kmod
+  kmod=$(gomod_of "k8s.io/kubernetes@v$v")
+  # k8s.io/kubernetes requires its staging modules at v0.0.0 and maps them to ./staging; map each
+  # one to the published staging module of the same release instead.
+  "$GO" mod edit -json "$kmod" | python3 -c '
+import json, sys
+for r in json.load(sys.stdin).get("Replace") or []:
+    if r["New"]["Path"].startswith("./staging/"):
+        print(r["Old"]["Path"])
+' | while read -r m; do "$GO" mod edit "-replace=$m=$m@v0.$minor.$patch"; done
+  local gd
+  gd=$("$GO" mod edit -json "$kmod" | python3 -c '
+import json, sys
+for g in json.load(sys.stdin).get("Godebug") or []:
+    print(g["Key"] + "=" + g["Value"])
+')
+  for g in $gd; do "$GO" mod edit "-godebug=$g"; done
+  local pkgs=(cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler cmd/kubectl)
+  local args=() p
+  for p in "${pkgs[@]}"; do args+=("k8s.io/kubernetes/$p@v$v"); done
+  timed kube fetch "$GO" get -tool "${args[@]}"
+  local vpkg=k8s.io/component-base/version
+  local ld="$LDFLAGS_BASE -X $vpkg.gitVersion=v$v -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=$minor"
+  ld+=" -X $vpkg.gitTreeState=clean -X $vpkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  args=()
+  for p in "${pkgs[@]}"; do args+=("k8s.io/kubernetes/$p"); done
+  # One go build for all four binaries so they share one compile of the common packages.
+  timed kube compile "$GO" build -trimpath -ldflags "$ld" -o "$BIN/" "${args[@]}"
+  "$BIN/kube-apiserver" --version | grep -q "v$v" || {
+    log "kube-apiserver is not stamped with v$v: $("$BIN/kube-apiserver" --version)"
+    return 1
+  }
+}
+
+build_kwok() {
+  new_wrapper "$WORK/kwok-$KWOK_VERSION"
+  copy_versioned_replaces "$(gomod_of "sigs.k8s.io/kwok@$KWOK_VERSION")"
+  timed kwok fetch "$GO" get -tool "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  timed kwok compile "$GO" build -trimpath -ldflags "$LDFLAGS_BASE" -o "$BIN/kwok" sigs.k8s.io/kwok/cmd/kwok
+}
+
+build_tekton() {
+  local v=$TEKTON_PIPELINE_VERSION
+  new_wrapper "$WORK/tekton-$v"
+  copy_versioned_replaces "$(gomod_of "github.com/tektoncd/pipeline@$v")"
+  timed tekton fetch "$GO" get -tool \
+    "github.com/tektoncd/pipeline/cmd/controller@$v" "github.com/tektoncd/pipeline/cmd/events@$v"
+  local out=$WORK/tekton-$v/out
+  mkdir -p "$out"
+  timed tekton compile "$GO" build -trimpath -ldflags "$LDFLAGS_BASE" -o "$out/" \
+    github.com/tektoncd/pipeline/cmd/controller github.com/tektoncd/pipeline/cmd/events
+  mv "$out/controller" "$BIN/tekton-controller"
+  mv "$out/events" "$BIN/tekton-events"
+}
+
+build_triggers() {
+  local v=$TEKTON_TRIGGERS_VERSION
+  new_wrapper "$WORK/triggers-$v"
+  copy_versioned_replaces "$(gomod_of "github.com/tektoncd/triggers@$v")"
+  timed triggers fetch "$GO" get -tool "github.com/tektoncd/triggers/cmd/eventlistenersink@$v"
+  timed triggers compile "$GO" build -trimpath -ldflags "$LDFLAGS_BASE" -o "$BIN/eventlistenersink" \
+    github.com/tektoncd/triggers/cmd/eventlistenersink
+}
+
+# component -> version and the binaries it produces
+component_version() {
+  case $1 in
+    etcd) echo "$ETCD_VERSION" ;;
+    kube) echo "$K8S_VERSION" ;;
+    kwok) echo "$KWOK_VERSION" ;;
+    tekton) echo "$TEKTON_PIPELINE_VERSION" ;;
+    triggers) echo "$TEKTON_TRIGGERS_VERSION" ;;
+    *) log "unknown component $1"; return 1 ;;
+  esac
+}
+component_bins() {
+  case $1 in
+    etcd) echo etcd ;;
+    kube) echo kube-apiserver kube-controller-manager kube-scheduler kubectl ;;
+    kwok) echo kwok ;;
+    tekton) echo tekton-controller tekton-events ;;
+    triggers) echo eventlistenersink ;;
+  esac
+}
+
+main() {
+  command -v "$GO" >/dev/null || { log "go is not installed"; exit 1; }
+  local components=("$@")
+  [[ ${#components[@]} -gt 0 ]] || components=(etcd kube kwok tekton triggers)
+  local c v
+  for c in "${components[@]}"; do
+    v=$(component_version "$c")
+    # shellcheck disable=SC2046
+    if is_built "$c" "$v" $(component_bins "$c"); then
+      log "$c $v: up to date"
+      continue
+    fi
+    log "$c $v: building (log: $LOGS/build-$c.log)"
+    if ! (timed "$c" total "build_$c") >"$LOGS/build-$c.log" 2>&1; then
+      log "$c $v: FAILED, last lines of $LOGS/build-$c.log:"
+      tail -n 30 "$LOGS/build-$c.log" >&2
+      exit 1
+    fi
+    mark_built "$c" "$v"
+    grep -E "^\[build" "$LOGS/build-$c.log" >&2 || true
+  done
+}
+
+main "$@"

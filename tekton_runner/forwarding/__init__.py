@@ -1,0 +1,38 @@
+"""TCP port forwarding for external access: the relay table, its metrics, probes and the forward verb."""
+
+from .command import main, parse_address, raise_fd_limit
+from .errors import (
+    ForwardError,
+    IdleTimeout,
+    ListenFailed,
+    MappingExists,
+    MappingNotFound,
+    PortUnavailable,
+)
+from .metrics import ForwardCollector, register_metrics
+from .probing import probe
+from .relaying import EngineName, RelayOptions
+from .stats import Address, MappingId, MappingState, MappingStats
+from .table import ForwardTable
+
+__all__ = [
+    "Address",
+    "EngineName",
+    "ForwardCollector",
+    "ForwardError",
+    "ForwardTable",
+    "IdleTimeout",
+    "ListenFailed",
+    "MappingExists",
+    "MappingId",
+    "MappingNotFound",
+    "MappingState",
+    "MappingStats",
+    "PortUnavailable",
+    "RelayOptions",
+    "main",
+    "parse_address",
+    "probe",
+    "raise_fd_limit",
+    "register_metrics",
+]

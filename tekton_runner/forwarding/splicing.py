@@ -1,0 +1,198 @@
+"""Zero-copy relay engine (Linux): os.splice moves socket -> pipe -> socket bytes on loop readiness."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import socket
+from collections.abc import Callable
+
+from .stats import Traffic
+
+_FLAGS = os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK
+# Rounds of splice per readiness callback before yielding, so one busy stream cannot starve the others.
+_ROUNDS = 16
+_IDLE, _READ, _WRITE, _DONE, _YIELD = range(5)
+PIPE_SIZE = 1 << 20
+
+
+def available() -> bool:
+    """Whether this platform has os.splice and pipe resizing (Linux)."""
+    return hasattr(os, "splice") and hasattr(fcntl, "F_SETPIPE_SZ")
+
+
+class _Direction:
+    """One direction of a connection: src socket -> kernel pipe -> dst socket."""
+
+    __slots__ = (
+        "_account",
+        "_cap",
+        "_dst",
+        "_dst_sock",
+        "_eof",
+        "_finished",
+        "_loop",
+        "_pending",
+        "_pr",
+        "_pw",
+        "_src",
+        "_wait",
+        "closed",
+    )
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        src: socket.socket,
+        dst: socket.socket,
+        account: Callable[[int], None],
+        finished: Callable[[BaseException | None], None],
+        pipe_size: int,
+    ) -> None:
+        self._loop = loop
+        self._src = src.fileno()
+        self._dst = dst.fileno()
+        self._dst_sock = dst
+        self._account = account
+        self._finished = finished
+        self._pr, self._pw = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            fcntl.fcntl(self._pw, fcntl.F_SETPIPE_SZ, pipe_size)
+        except OSError:
+            pass  # over the per-user pipe quota: the default 64 KiB pipe still works, only slower
+        self._cap = fcntl.fcntl(self._pw, fcntl.F_GETPIPE_SZ)
+        self._pending = 0
+        self._eof = False
+        self._wait = _IDLE
+        self.closed = False
+
+    def start(self) -> None:
+        self._step()
+
+    def _step(self) -> None:
+        if self.closed:
+            return
+        try:
+            want = self._pump()
+        except OSError as exc:
+            self.close()
+            self._finished(exc)
+            return
+        if want == _DONE:
+            self.close()
+            try:
+                self._dst_sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass  # the peer is gone already; the other direction will see it
+            self._finished(None)
+        elif want == _YIELD:
+            self._set_wait(_IDLE)
+            self._loop.call_soon(self._step)
+        else:
+            self._set_wait(want)
+
+    def _pump(self) -> int:
+        splice = os.splice
+        for _ in range(_ROUNDS):
+            drained_src = False
+            if not self._eof and self._pending < self._cap:
+                try:
+                    n = splice(self._src, self._pw, self._cap - self._pending, flags=_FLAGS)
+                except BlockingIOError:
+                    drained_src = True
+                else:
+                    if n:
+                        self._pending += n
+                    else:
+                        self._eof = True
+            if self._pending:
+                try:
+                    m = splice(self._pr, self._dst, self._pending, flags=_FLAGS)
+                except BlockingIOError:
+                    return _WRITE
+                self._pending -= m
+                self._account(m)
+            elif self._eof:
+                return _DONE
+            elif drained_src:
+                return _READ
+        return _YIELD
+
+    def _set_wait(self, want: int) -> None:
+        if want == self._wait:
+            return
+        if self._wait == _READ:
+            self._loop.remove_reader(self._src)
+        elif self._wait == _WRITE:
+            self._loop.remove_writer(self._dst)
+        if want == _READ:
+            self._loop.add_reader(self._src, self._step)
+        elif want == _WRITE:
+            self._loop.add_writer(self._dst, self._step)
+        self._wait = want
+
+    def close(self) -> None:
+        """Stop watching the sockets and free the pipe; bytes still in the pipe are dropped."""
+        if self.closed:
+            return
+        self._set_wait(_IDLE)
+        self.closed = True
+        os.close(self._pr)
+        os.close(self._pw)
+
+
+class SpliceSession:
+    """Relays one client/target pair in both directions until both have ended or one fails."""
+
+    def __init__(
+        self, client: socket.socket, target: socket.socket, traffic: Traffic, pipe_size: int
+    ) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._socks = (client, target)
+        self.done: asyncio.Future[None] = self._loop.create_future()
+        self._open = 2
+
+        def to_target(n: int) -> None:
+            traffic.to_target += n
+
+        def to_client(n: int) -> None:
+            traffic.to_client += n
+
+        up = _Direction(self._loop, client, target, to_target, self._direction_finished, pipe_size)
+        try:
+            down = _Direction(self._loop, target, client, to_client, self._direction_finished, pipe_size)
+        except OSError:
+            up.close()
+            raise
+        self._directions = (up, down)
+
+    def start(self) -> None:
+        for direction in self._directions:
+            direction.start()
+
+    def _direction_finished(self, exc: BaseException | None) -> None:
+        self._open -= 1
+        if exc is not None:
+            self.abort(exc)
+        elif self._open == 0:
+            self.abort()
+
+    def abort(self, exc: BaseException | None = None) -> None:
+        """Stop both directions, close both sockets and settle `done` (idempotent)."""
+        for direction in self._directions:
+            direction.close()
+        for sock in self._socks:
+            sock.close()
+        if not self.done.done():
+            if exc is None:
+                self.done.set_result(None)
+            else:
+                self.done.set_exception(exc)
+
+
+async def start_splice(client: socket.socket, target: socket.socket, traffic: Traffic) -> SpliceSession:
+    """Engine entry point: start relaying at once and return the session."""
+    session = SpliceSession(client, target, traffic, PIPE_SIZE)
+    session.start()
+    return session

@@ -1,0 +1,110 @@
+"""The aiohttp side of the fake Kubernetes API: records each request, applies faults, answers discovery."""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes import paths
+from tests.fakes.faults import Fault, FaultBook, RecordedRequest
+from tests.fakes.resources import ResourceRegistry
+from tests.fakes.store import ApiError
+from tests.fakes.verbs import Verbs
+
+VERSION_INFO = {
+    "major": "1",
+    "minor": "34",
+    "gitVersion": "v1.34.0-fake",
+    "gitCommit": "0" * 40,
+    "gitTreeState": "clean",
+    "buildDate": "2026-01-01T00:00:00Z",
+    "goVersion": "go1.24",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
+
+
+def _status_response(error: ApiError) -> web.Response:
+    return web.json_response(error.status(), status=error.code)
+
+
+def _fault_response(fault: Fault) -> web.Response:
+    error = ApiError(fault.status, fault.reason, fault.message)
+    if fault.retry_after is not None:
+        error.details["retryAfterSeconds"] = fault.retry_after
+    response = _status_response(error)
+    if fault.retry_after is not None:
+        response.headers["Retry-After"] = str(fault.retry_after)
+    return response
+
+
+@dataclass
+class KubeHandler:
+    """One catch-all request handler over a registry, the verbs and the fault book."""
+
+    registry: ResourceRegistry
+    verbs: Verbs
+    faults: FaultBook
+    requests: list[RecordedRequest]
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        return app
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        record = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            query=dict(request.query),
+            content_type=request.headers.get("Content-Type", "").split(";")[0].strip().lower(),
+            body=raw,
+            headers=dict(request.headers),
+        )
+        self.requests.append(record)
+        await self.faults.wait_if_held(request.method, request.path)
+        fault = self.faults.fault_for(request.method, request.path)
+        if fault is not None:
+            response = _fault_response(fault)
+        else:
+            try:
+                response = self._serve(request.method, record)
+            except ApiError as error:
+                response = _status_response(error)
+        record.status = response.status
+        return response
+
+    def _serve(self, method: str, record: RecordedRequest) -> web.Response:
+        if record.path == "/version" and method == "GET":
+            return web.json_response(VERSION_INFO)
+        where = paths.parse(record.path)
+        if where is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if isinstance(where, paths.DiscoveryPath):
+            if method != "GET":
+                raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed on discovery documents")
+            return web.json_response(self._discovery(where, record))
+        code, body = self.verbs.serve(method, where, record.query, record.content_type, record.body)
+        if isinstance(body, str):
+            return web.Response(text=body, status=code, content_type="text/plain")
+        return web.Response(text=json.dumps(body), status=code, content_type="application/json")
+
+    def _discovery(self, where: paths.DiscoveryPath, record: RecordedRequest) -> dict[str, Any]:
+        if where.core and where.version is None:
+            host = record.headers.get("Host", "127.0.0.1")
+            return {
+                "kind": "APIVersions",
+                "versions": ["v1"],
+                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": host}],
+            }
+        if where.core or (where.group is not None and where.version is not None):
+            return self.registry.discovery(where.group or "", where.version or "v1")
+        groups = self.registry.groups()
+        if where.group is None:
+            return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+        for group in groups:
+            if group["name"] == where.group:
+                return group
+        raise ApiError(404, "NotFound", "the server could not find the requested resource")

@@ -77,7 +77,7 @@ class KubeHandler:
         return response
 
     def _serve(self, method: str, record: RecordedRequest) -> web.Response:
-        if record.path == "/version" and method == "GET":
+        if record.path.rstrip("/") == "/version" and method == "GET":  # the client asks for /version/
             return web.json_response(VERSION_INFO)
         where = paths.parse(record.path)
         if where is None:

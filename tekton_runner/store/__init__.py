@@ -1,1 +1,1 @@
-"""store layer."""
+"""Durable state in SQLite: runs, steps, processed events, uploads and port allocations."""

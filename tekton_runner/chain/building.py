@@ -1,0 +1,109 @@
+"""The build phase: send the request to Tekton, then judge the TaskRun from what the cluster says."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+
+from ..kube import KubeError
+from ..models.ids import RunId, taskrun_name
+from ..models.runs import Run, RunState, StepName, StepState
+from ..models.spec import LocalSource, ZipSource
+from ..models.taskruns import Outcome, TaskRunView
+from ..store.database import utcnow
+from .context import ChainContext
+from .dispatching import DispatchError, send_build_request
+from .outcomes import StepOutcome
+
+log = logging.getLogger("tekton_runner.build")
+
+
+def archive_path_for_local(ctx: ChainContext, run_id: RunId) -> Path:
+    return ctx.settings.uploads_dir / f"{run_id}.zip"
+
+
+async def archive_url(ctx: ChainContext, run: Run) -> str:
+    """A one-time download URL of the run's source zip; empty for git sources."""
+    source = run.spec.source
+    if isinstance(source, ZipSource):
+        upload = await ctx.uploads.get(source.upload_id)
+        if upload is None:
+            raise DispatchError(f"upload {source.upload_id} no longer exists", temporary=False)
+        path = upload.path
+    elif isinstance(source, LocalSource):
+        path = archive_path_for_local(ctx, run.id)
+    else:
+        return ""
+    token = await ctx.uploads.issue_token(run.id, path)
+    return f"{ctx.settings.base_url}/sources/archive/{token}"
+
+
+async def dispatch(ctx: ChainContext, session: aiohttp.ClientSession, run: Run) -> None:
+    """One attempt to hand the build to Tekton; a temporary failure leaves the run pending for resync."""
+    try:
+        accepted = await send_build_request(
+            session, ctx.settings.eventlistener_url, run, archive_url=await archive_url(ctx, run)
+        )
+    except DispatchError as error:
+        expired = utcnow() - run.created_at > timedelta(seconds=ctx.settings.dispatch_deadline)
+        if error.temporary and not expired:
+            ctx.metrics.dispatch_total.labels("retry").inc()
+            await ctx.runs.note(run.id, reason="EventListenerUnavailable", message=f"{error}; will retry")
+            return
+        ctx.metrics.dispatch_total.labels("failed").inc()
+        reason = "EventListenerUnavailable" if error.temporary else "BuildRequestRejected"
+        await fail_build(ctx, run, reason, str(error))
+        return
+    ctx.metrics.dispatch_total.labels("accepted").inc()
+    if await ctx.runs.mark_accepted(run.id, accepted.event_id):
+        step = await ctx.recorder.step_started(run, StepName.BUILD)
+        await ctx.recorder.step_progress(run.id, step, reason="Accepted",
+                                         message=f"EventListener accepted the request (eventID {accepted.event_id})")
+
+
+async def fail_build(ctx: ChainContext, run: Run, reason: str, message: str) -> None:
+    step = run.step(StepName.BUILD)
+    await ctx.recorder.step_ended(run.id, step, StepOutcome.failed(reason, message))
+    await ctx.recorder.run_ended(run.id, RunState.FAILED, reason=f"build:{reason}", message=message)
+
+
+async def read_taskrun(ctx: ChainContext, namespace: str, name: str) -> TaskRunView | None:
+    """The TaskRun as the API server has it now (tekton.dev/v1: results under status.results)."""
+    try:
+        return TaskRunView.model_validate(await ctx.kube.get("tekton.dev/v1", "TaskRun", name, namespace))
+    except KubeError as error:
+        log.info("TaskRun %s/%s not readable (%s); using the event's copy", namespace, name, error.message)
+        return None
+
+
+async def observe(ctx: ChainContext, run: Run, view: TaskRunView) -> bool:
+    """Applies what the TaskRun says to its run; True when the build just succeeded (start the chain)."""
+    if run.state not in (RunState.PENDING, RunState.BUILDING):
+        return False  # already decided: duplicates and late events change nothing
+    if run.state is RunState.PENDING:
+        await ctx.runs.mark_accepted(run.id, None)  # the TaskRun exists, so the request got through
+    await ctx.runs.record_build(run.id, taskrun_uid=view.metadata.uid or None, digest=view.digest)
+    step = run.step(StepName.BUILD)
+    if step.state is StepState.PENDING:
+        step = await ctx.recorder.step_started(run, StepName.BUILD)
+    outcome = view.outcome
+    condition = view.succeeded_condition
+    if outcome is Outcome.RUNNING:
+        if condition and (condition.reason, condition.message) != (step.reason, step.message):
+            await ctx.recorder.step_progress(run.id, step, reason=condition.reason, message=condition.message)
+        return False
+    if outcome is Outcome.FAILED:
+        assert condition is not None
+        await fail_build(ctx, run, condition.reason or "Failed", condition.message)
+        return False
+    message = f"pushed {run.image}" + (f" ({view.digest})" if view.digest else " (no digest reported)")
+    await ctx.recorder.step_ended(run.id, step, StepOutcome.done("Succeeded", message))
+    return await ctx.runs.transition(run.id, allowed=(RunState.PENDING, RunState.BUILDING),
+                                     to=RunState.DEPLOYING, reason="BuildSucceeded", message=message)
+
+
+def expected_taskrun(ctx: ChainContext, run: Run) -> tuple[str, str]:
+    return ctx.settings.build_namespace, taskrun_name(run.id)

@@ -1,0 +1,48 @@
+"""What the chain's steps depend on, passed in explicitly; built once by the app factory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..kube import Kube
+from ..manifests import Renderer
+from ..models.settings import Settings
+from ..store.ports import PortStore
+from ..store.runs import RunStore
+from ..store.uploads import UploadStore
+from .executing import RetryPolicy
+from .metrics import Metrics
+from .recording import Recorder
+
+
+class PortForwarder(Protocol):
+    """The data plane behind external ports (the runner's relay, or nothing when disabled)."""
+
+    async def publish(self, port: int, target_host: str, target_port: int) -> None: ...
+
+    async def withdraw(self, port: int) -> None: ...
+
+
+class NoForwarder:
+    """Records mappings only; used when another component carries the traffic."""
+
+    async def publish(self, port: int, target_host: str, target_port: int) -> None:
+        return None
+
+    async def withdraw(self, port: int) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class ChainContext:
+    settings: Settings
+    kube: Kube
+    renderer: Renderer
+    runs: RunStore
+    ports: PortStore
+    uploads: UploadStore
+    metrics: Metrics
+    recorder: Recorder
+    forwarder: PortForwarder
+    retry: RetryPolicy = RetryPolicy()

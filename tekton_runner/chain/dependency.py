@@ -1,0 +1,91 @@
+"""Step `dependency`: the workspace namespace, a credentials Secret that survives redeploys, redis/postgres."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from typing import Any
+
+from ..kube import NotFound
+from ..models.runs import Run, Step
+from . import naming
+from .context import ChainContext
+from .outcomes import StepOutcome
+from .waiting import deployment_ready, describe_deployment, wait_for
+
+PG_USER = "app"
+PG_DATABASE = "app"
+
+
+def credentials(run: Run, existing: dict[str, str]) -> dict[str, str]:
+    """Reuses stored passwords: a new password over an old database volume is a login failure."""
+    redis_password = existing.get("REDIS_PASSWORD") or secrets.token_urlsafe(24)
+    pg_password = existing.get("PGPASSWORD") or secrets.token_urlsafe(24)
+    redis_host = f"{naming.redis_name(run)}.{naming.namespace(run)}.svc"
+    pg_host = f"{naming.postgres_name(run)}.{naming.namespace(run)}.svc"
+    return {
+        "REDIS_HOST": redis_host,
+        "REDIS_PORT": "6379",
+        "REDIS_PASSWORD": redis_password,
+        "REDIS_URL": f"redis://:{redis_password}@{redis_host}:6379/0",
+        "PGHOST": pg_host,
+        "PGPORT": "5432",
+        "PGUSER": PG_USER,
+        "PGPASSWORD": pg_password,
+        "PGDATABASE": PG_DATABASE,
+        "DATABASE_URL": f"postgresql://{PG_USER}:{pg_password}@{pg_host}:5432/{PG_DATABASE}",
+    }
+
+
+async def _existing_credentials(ctx: ChainContext, run: Run) -> dict[str, str]:
+    try:
+        secret = await ctx.kube.get("v1", "Secret", naming.secret_name(run), naming.namespace(run))
+    except NotFound:
+        return {}
+    data: dict[str, Any] = secret.get("data") or {}
+    return {key: base64.b64decode(value).decode() for key, value in data.items() if isinstance(value, str)}
+
+
+def pull_secrets(ctx: ChainContext) -> list[dict[str, str]]:
+    return [{"name": ctx.settings.image_pull_secret}] if ctx.settings.image_pull_secret else []
+
+
+async def ensure_namespace(ctx: ChainContext, run: Run) -> None:
+    for obj in ctx.renderer.render("namespace.yaml.j2", {
+        "namespace": naming.namespace(run), "workspace_labels": naming.workspace_labels(run),
+    }):
+        await ctx.kube.apply(obj)
+
+
+async def deploy_dependency(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:
+    await ensure_namespace(ctx, run)
+    wanted = run.spec.dependency.type
+    if not (wanted.wants_redis or wanted.wants_sql):
+        return StepOutcome.skipped("NotRequested", "dependency.type is none")
+    namespace = naming.namespace(run)
+    data = credentials(run, await _existing_credentials(ctx, run))
+    for obj in ctx.renderer.render("dependency-secret.yaml.j2", {
+        "name": naming.secret_name(run), "namespace": namespace,
+        "labels": naming.labels(run, "credentials"), "data": data,
+    }):
+        await ctx.kube.apply(obj)
+    services = []
+    if wanted.wants_redis:
+        services.append(("redis.yaml.j2", naming.redis_name(run), "redis", ctx.settings.redis_image))
+    if wanted.wants_sql:
+        services.append(("postgres.yaml.j2", naming.postgres_name(run), "postgres", ctx.settings.postgres_image))
+    for template, name, component, image in services:
+        for obj in ctx.renderer.render(template, {
+            "name": name, "namespace": namespace, "labels": naming.labels(run, component),
+            "selector": naming.selector(run, component), "image": image,
+            "secret": naming.secret_name(run), "pull_secrets": pull_secrets(ctx),
+        }):
+            await ctx.kube.apply(obj)
+    for _, name, _, _ in services:
+        await wait_for(
+            ctx.kube, api_version="apps/v1", kind="Deployment", namespace=namespace, name=name,
+            probe=deployment_ready, timeout=ctx.settings.ready_timeout, interval=ctx.settings.poll_interval,
+            reason="DependencyNotReady", describe=describe_deployment,
+        )
+    names = ", ".join(name for _, name, _, _ in services)
+    return StepOutcome.done("Ready", f"{names} ready in {namespace}")

@@ -1,0 +1,47 @@
+"""Step `app`: the app Deployment (pinned to the built digest) and its NodePort Service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..models.runs import Run, Step
+from . import naming
+from .context import ChainContext
+from .dependency import pull_secrets
+from .migration import DEPENDENCY_KEYS, secret_env
+from .outcomes import StepOutcome
+from .waiting import deployment_ready, describe_deployment, wait_for
+
+REDIS_KEYS = ("REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD")
+
+
+def app_env(run: Run) -> list[dict[str, Any]]:
+    # Kubernetes expands $(NAME) inside env values; a user's literal "$(" must stay literal.
+    env: list[dict[str, Any]] = [
+        {"name": key, "value": value.replace("$(", "$$(")}
+        for key, value in sorted(run.spec.app.env.items())
+    ]
+    wanted = run.spec.dependency.type
+    if wanted.wants_redis:
+        env += secret_env(run, REDIS_KEYS)
+    if wanted.wants_sql:
+        env += secret_env(run, DEPENDENCY_KEYS)
+    return env
+
+
+async def deploy_app(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:
+    namespace = naming.namespace(run)
+    selector = naming.selector(run, "app")
+    for obj in ctx.renderer.render("app.yaml.j2", {
+        "name": run.app, "namespace": namespace, "labels": naming.labels(run, "app"),
+        "selector": selector, "pod_labels": {**selector, **naming.labels(run, "app")},
+        "image": run.pinned_image, "replicas": run.spec.app.replicas, "port": run.spec.app.port,
+        "env": app_env(run), "pull_secrets": pull_secrets(ctx),
+    }):
+        await ctx.kube.apply(obj)
+    await wait_for(
+        ctx.kube, api_version="apps/v1", kind="Deployment", namespace=namespace, name=run.app,
+        probe=deployment_ready, timeout=ctx.settings.ready_timeout, interval=ctx.settings.poll_interval,
+        reason="AppNotReady", describe=describe_deployment,
+    )
+    return StepOutcome.done("Ready", f"Deployment {namespace}/{run.app} ready with {run.pinned_image}")

@@ -1,0 +1,63 @@
+"""Runs one step with the retry policy: temporary errors back off, permanent ones fail the step."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from ..kube import KubeError
+from ..models.runs import Run, Step
+from .outcomes import PermanentError, StepOutcome, TemporaryError
+from .recording import Recorder
+
+log = logging.getLogger("tekton_runner.chain")
+StepFunction = Callable[[Run, Step], Awaitable[StepOutcome]]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 6
+    base_delay: float = 1.0
+    max_delay: float = 30.0
+
+    def delay(self, attempt: int, suggested: float | None) -> float:
+        if suggested is not None:
+            return min(max(suggested, 0.0), self.max_delay)
+        return min(self.base_delay * 2.0 ** (attempt - 1), self.max_delay)
+
+
+async def execute(
+    run: Run, step: Step, function: StepFunction, *, recorder: Recorder, policy: RetryPolicy,
+) -> Step:
+    """Calls `function` until it returns, fails permanently or runs out of attempts; records the end."""
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            outcome = await function(run, step)
+        except PermanentError as error:
+            outcome = StepOutcome.failed(error.reason, error.message)
+        except (TemporaryError, KubeError) as error:
+            temporary = isinstance(error, TemporaryError) or error.temporary
+            reason = error.reason if isinstance(error, TemporaryError) else _kube_reason(error)
+            if not temporary:
+                outcome = StepOutcome.failed(reason, error.message)
+            elif attempt >= policy.attempts:
+                outcome = StepOutcome.failed(reason, f"gave up after {attempt} attempts: {error.message}")
+            else:
+                delay = policy.delay(attempt, error.delay if isinstance(error, TemporaryError) else error.retry_after)
+                log.info("run %s: %s attempt %d: %s; retrying in %.1fs", run.id, step.name, attempt,
+                         error.message, delay)
+                step = await recorder.step_progress(run.id, step, reason=reason, message=(
+                    f"attempt {attempt} failed: {error.message}; retrying"))
+                await asyncio.sleep(delay)
+                continue
+        return await recorder.step_ended(run.id, step, outcome)
+
+
+def _kube_reason(error: KubeError) -> str:
+    if error.reason:
+        return f"KubernetesAPI{error.reason}"
+    return f"KubernetesAPI{error.status or 'Unreachable'}"

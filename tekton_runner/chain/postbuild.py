@@ -1,0 +1,64 @@
+"""The post-build chain: dependency, migration, app, forward, resumed from the first unfinished step."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from functools import partial
+
+from ..models.ids import RunId
+from ..models.runs import CHAIN_STEPS, Run, RunState, Step, StepName, StepState
+from .context import ChainContext
+from .dependency import deploy_dependency
+from .deploying import deploy_app
+from .executing import execute
+from .exposing import expose
+from .migration import run_migration
+from .outcomes import StepOutcome
+
+StepImpl = Callable[[ChainContext, Run, Step], Awaitable[StepOutcome]]
+
+STEPS: dict[StepName, StepImpl] = {
+    StepName.DEPENDENCY: deploy_dependency,
+    StepName.MIGRATION: run_migration,
+    StepName.APP: deploy_app,
+    StepName.FORWARD: expose,
+}
+
+
+class AppLocks:
+    """One chain at a time per workspace app, so two runs of one app never interleave their applies."""
+
+    def __init__(self) -> None:
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+
+    def __call__(self, workspace: str, app: str) -> asyncio.Lock:
+        return self._locks.setdefault((workspace, app), asyncio.Lock())
+
+
+async def run_chain(ctx: ChainContext, run_id: RunId, locks: AppLocks) -> None:
+    run = await ctx.runs.get(run_id)
+    async with locks(run.workspace, run.app):
+        ctx.metrics.chains_active.inc()
+        try:
+            await _steps(ctx, run_id)
+        finally:
+            ctx.metrics.chains_active.dec()
+
+
+async def _steps(ctx: ChainContext, run_id: RunId) -> None:
+    for name in CHAIN_STEPS:
+        run = await ctx.runs.get(run_id)
+        if run.state is not RunState.DEPLOYING:
+            return  # ended elsewhere (deleted, or finished by an earlier chain)
+        if run.step(name).state in (StepState.SUCCEEDED, StepState.SKIPPED):
+            continue  # done before a restart: idempotent steps are not re-run once finished
+        step = await ctx.recorder.step_started(run, name)
+        ended = await execute(run, step, partial(STEPS[name], ctx), recorder=ctx.recorder, policy=ctx.retry)
+        if ended.state is StepState.FAILED:
+            await ctx.recorder.run_ended(run_id, RunState.FAILED, reason=f"{name.value}:{ended.reason}",
+                                         message=ended.message)
+            return
+    run = await ctx.runs.get(run_id)
+    where = run.endpoint.external if run.endpoint and run.endpoint.external else "no external port"
+    await ctx.recorder.run_ended(run_id, RunState.SUCCEEDED, reason="Deployed", message=f"reachable at {where}")

@@ -1,0 +1,79 @@
+"""Owns the runner's background tasks: a concurrency limit, one task per key, logged failures, drain."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger("tekton_runner.scheduler")
+
+
+class Scheduler:
+    """No bare create_task anywhere else: every background coroutine is started and awaited here."""
+
+    def __init__(self, *, limit: int) -> None:
+        self._slots = asyncio.Semaphore(limit)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._closing = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def active(self, key: str) -> bool:
+        return key in self._tasks
+
+    @property
+    def keys(self) -> frozenset[str]:
+        return frozenset(self._tasks)
+
+    def spawn(self, key: str, factory: Callable[[], Awaitable[None]], *, limited: bool = True) -> bool:
+        """Starts factory() under `key` unless a task with that key is still running; False if not started."""
+        if self._closing or key in self._tasks:
+            return False
+        task = asyncio.get_running_loop().create_task(self._guard(key, factory, limited), name=key)
+        self._tasks[key] = task
+        self._idle.clear()
+        task.add_done_callback(lambda _: self._forget(key))
+        return True
+
+    async def _guard(self, key: str, factory: Callable[[], Awaitable[None]], limited: bool) -> None:
+        try:
+            if limited:
+                async with self._slots:
+                    await factory()
+            else:
+                await factory()
+        except asyncio.CancelledError:
+            log.info("task %s cancelled", key)
+            raise
+        except Exception:
+            log.exception("task %s failed", key)
+
+    def _forget(self, key: str) -> None:
+        self._tasks.pop(key, None)
+        if not self._tasks:
+            self._idle.set()
+
+    async def cancel(self, key: str) -> None:
+        """Cancels the task under `key`, if any, and waits until it has stopped."""
+        task = self._tasks.get(key)
+        if task is None:
+            return
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    async def wait_idle(self) -> None:
+        """Returns once no task is running (for tests and orderly shutdown)."""
+        await self._idle.wait()
+
+    async def close(self, *, grace: float = 10.0) -> None:
+        """Stops accepting work, lets running tasks finish for `grace` seconds, then cancels the rest."""
+        self._closing = True
+        if not self._tasks:
+            return
+        pending = set(self._tasks.values())
+        _, still_running = await asyncio.wait(pending, timeout=grace)
+        for task in still_running:
+            task.cancel()
+        if still_running:
+            await asyncio.gather(*still_running, return_exceptions=True)

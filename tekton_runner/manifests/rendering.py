@@ -1,0 +1,74 @@
+"""Jinja2 (StrictUndefined, every value through `tojson`) -> YAML -> checked objects; used by the chain."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+from markupsafe import Markup
+
+KubeObject = dict[str, Any]
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+
+
+class ManifestError(Exception):
+    """A template or its output is not a well-formed object; a bug, never user input."""
+
+
+def templates_dir() -> Path:
+    """Templates ship inside the wheel; in a source checkout they are the repository's manifests/."""
+    packaged = Path(__file__).parent / "templates"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "manifests"
+
+
+def _only_json(value: object) -> object:
+    # tojson returns Markup; anything else reached the output unescaped.
+    if isinstance(value, Markup):
+        return value
+    raise ManifestError(f"template printed {value!r} without `| tojson`")
+
+
+def _check(obj: object, template: str) -> KubeObject:
+    if not isinstance(obj, dict):
+        raise ManifestError(f"{template}: a document is not a mapping")
+    for key in ("apiVersion", "kind", "metadata"):
+        if key not in obj:
+            raise ManifestError(f"{template}: {key} is missing")
+    metadata = obj["metadata"]
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str):
+        raise ManifestError(f"{template}: metadata.name is missing")
+    if not _NAME.match(metadata["name"]) or len(metadata["name"]) > 253:
+        raise ManifestError(f"{template}: {metadata['name']!r} is not a valid object name")
+    labels = metadata.get("labels") or {}
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items()):
+        raise ManifestError(f"{template}: labels must map strings to strings")
+    return obj
+
+
+class Renderer:
+    def __init__(self, directory: Path | None = None) -> None:
+        self._env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(directory or templates_dir())),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+            finalize=_only_json,
+            keep_trailing_newline=True,
+        )
+
+    def render(self, template: str, values: Mapping[str, Any]) -> list[KubeObject]:
+        """Every document of `template` rendered with `values`, parsed and shape-checked."""
+        try:
+            text = self._env.get_template(template).render(**values)
+        except jinja2.TemplateError as error:
+            raise ManifestError(f"{template}: {error}") from error
+        try:
+            documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+        except yaml.YAMLError as error:
+            raise ManifestError(f"{template}: rendered output is not YAML: {error}") from error
+        return [_check(doc, template) for doc in documents]

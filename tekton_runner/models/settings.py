@@ -1,0 +1,83 @@
+"""Service settings from flags and TEKTON_RUNNER_* environment variables; read by the CLI and app factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "tekton-runner"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    host: str = "0.0.0.0"
+    port: int = 8088
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database: str | None = None  # an SQLite path; default <data_dir>/state.sqlite3
+    kubeconfig: str | None = None  # default: $KUBECONFIG, ~/.kube/config, then in-cluster
+    eventlistener_url: str = "http://127.0.0.1:8080/"
+    registry: str = "lenovo:8443/library"
+    public_host: str = "127.0.0.1"  # HOST_IP: where users reach external ports
+    public_url: str | None = None  # how the build cluster reaches this runner (zip/local sources)
+    token: str | None = None
+    build_namespace: str = "tekton-pipelines"
+    local_roots: tuple[Path, ...] = ()
+    max_upload_bytes: int = 200 * 1024 * 1024
+    max_unpacked_bytes: int = 2 * 1024 * 1024 * 1024
+    max_request_bytes: int = 1024 * 1024
+    chain_concurrency: int = 4
+    resync_seconds: float = 30.0
+    taskrun_appear_timeout: float = 120.0  # an accepted build request must yield a TaskRun by then
+    build_timeout: float = 3600.0
+    dispatch_deadline: float = 600.0  # how long an unaccepted build request is retried
+    ready_timeout: float = 300.0  # dependency / migration / app readiness
+    poll_interval: float = 2.0  # how often readiness is read back from the cluster
+    external_port_range: tuple[int, int] = (18000, 18999)
+    node_address: str | None = None  # override for the workspace node address behind NodePorts
+    redis_image: str = "redis:7-alpine"
+    postgres_image: str = "postgres:16-alpine"
+    image_pull_secret: str | None = None
+    forward: bool = True  # relay external ports in this process
+
+    @property
+    def database_path(self) -> Path:
+        return Path(self.database) if self.database else self.data_dir / "state.sqlite3"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.public_host}:{self.port}"
+
+
+ENV_PREFIX = "TEKTON_RUNNER_"
+
+
+def settings_from_env(environ: dict[str, str] | os._Environ[str], **overrides: object) -> Settings:
+    """Settings from TEKTON_RUNNER_<FIELD> variables (and KUBECONFIG), then explicit overrides."""
+    values: dict[str, object] = {}
+    for name, field in Settings.model_fields.items():
+        raw = environ.get(ENV_PREFIX + name.upper())
+        if raw is None:
+            continue
+        if field.annotation in (tuple[Path, ...],):
+            values[name] = tuple(Path(p) for p in raw.split(os.pathsep) if p)
+        elif name == "external_port_range":
+            low, _, high = raw.partition("-")
+            values[name] = (int(low), int(high or low))
+        else:
+            values[name] = raw
+    if "kubeconfig" not in values and environ.get("KUBECONFIG"):
+        values["kubeconfig"] = environ["KUBECONFIG"]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Settings.model_validate(values)

@@ -1,0 +1,187 @@
+"""The POST /run request body, validated at the edge; called by the run handlers and the chain."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import PurePosixPath
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from .ids import DNS_LABEL_PATTERN, UPLOAD_ID_PATTERN
+
+# ws-<workspace> must itself be a DNS label (63 chars), and <app>-postgres a Service name.
+DnsLabel = Annotated[str, Field(min_length=1, max_length=40, pattern=DNS_LABEL_PATTERN.pattern)]
+ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+RESERVED_ENV = frozenset(
+    {"REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "DATABASE_URL", "PGHOST", "PGPORT",
+     "PGUSER", "PGPASSWORD", "PGDATABASE"}
+)
+SCP_LIKE_GIT = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._/~-]+$")
+TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+REPOSITORY_PATTERN = re.compile(
+    r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$"
+)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+def _relative_path(value: str, field: str) -> str:
+    path = PurePosixPath(value)
+    if path.is_absolute() or ".." in path.parts or "\x00" in value:
+        raise ValueError(f"{field} must be a relative path inside the source, without '..'")
+    return value
+
+
+class GitSource(Strict):
+    type: Literal["git"]
+    url: str = Field(min_length=1, max_length=2048)
+    revision: str = Field(default="main", min_length=1, max_length=255, pattern=r"^[A-Za-z0-9._/@^~-]+$")
+    context: str = Field(default=".", max_length=1024)
+    dockerfile: str = Field(default="Dockerfile", max_length=1024)
+
+    @field_validator("url")
+    @classmethod
+    def _git_url(cls, value: str) -> str:
+        if SCP_LIKE_GIT.match(value):
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in {"https", "ssh", "git"} or not parts.hostname:
+            raise ValueError("must be an https://, ssh:// or git:// URL (or user@host:path)")
+        return value
+
+    @field_validator("context", "dockerfile")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        return _relative_path(value, "path")
+
+
+class ZipSource(Strict):
+    type: Literal["zip"]
+    upload_id: str = Field(pattern=UPLOAD_ID_PATTERN.pattern)
+    context: str = Field(default=".", max_length=1024)
+    dockerfile: str = Field(default="Dockerfile", max_length=1024)
+
+    @field_validator("context", "dockerfile")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        return _relative_path(value, "path")
+
+
+class LocalSource(Strict):
+    type: Literal["local"]
+    path: str = Field(min_length=1, max_length=4096)
+    context: str = Field(default=".", max_length=1024)
+    dockerfile: str = Field(default="Dockerfile", max_length=1024)
+
+    @field_validator("path")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not PurePosixPath(value).is_absolute() or "\x00" in value:
+            raise ValueError("must be an absolute path on the runner's host")
+        return value
+
+    @field_validator("context", "dockerfile")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        return _relative_path(value, "path")
+
+
+Source = Annotated[GitSource | ZipSource | LocalSource, Field(discriminator="type")]
+
+
+class AppSpec(Strict):
+    name: DnsLabel
+    port: int = Field(default=8080, ge=1, le=65535)
+    env: dict[str, Annotated[str, Field(max_length=32768)]] = Field(default_factory=dict, max_length=256)
+    replicas: int = Field(default=1, ge=1, le=10)
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not ENV_NAME_PATTERN.match(name):
+                raise ValueError(f"env name {name!r} is not a valid environment variable name")
+            if name in RESERVED_ENV:
+                raise ValueError(f"env name {name!r} is set by the runner from the dependency")
+        return value
+
+
+class ImageSpec(Strict):
+    repository: str | None = Field(default=None, max_length=255)
+    tag: str | None = Field(default=None, max_length=128)
+
+    @field_validator("repository")
+    @classmethod
+    def _repository(cls, value: str | None) -> str | None:
+        if value is not None and not REPOSITORY_PATTERN.match(value):
+            raise ValueError("must be a lowercase image repository such as harbor.local/library/shop")
+        return value
+
+    @field_validator("tag")
+    @classmethod
+    def _tag(cls, value: str | None) -> str | None:
+        if value is not None and not TAG_PATTERN.match(value):
+            raise ValueError("must be a valid image tag ([A-Za-z0-9_.-], at most 128 characters)")
+        return value
+
+
+class DependencyType(StrEnum):
+    NONE = "none"
+    REDIS = "redis"
+    SQL = "sql"
+    BOTH = "both"
+
+    @property
+    def wants_redis(self) -> bool:
+        return self in (DependencyType.REDIS, DependencyType.BOTH)
+
+    @property
+    def wants_sql(self) -> bool:
+        return self in (DependencyType.SQL, DependencyType.BOTH)
+
+
+class DependencySpec(Strict):
+    type: DependencyType = DependencyType.NONE
+
+
+class MigrationSpec(Strict):
+    enabled: bool = False
+    command: list[Annotated[str, Field(max_length=4096)]] = Field(
+        default_factory=list, max_length=64, validate_default=True
+    )
+
+    @field_validator("command")
+    @classmethod
+    def _command_when_enabled(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if info.data.get("enabled") and not value:
+            raise ValueError("is required when the migration is enabled")
+        return value
+
+
+class ExposeSpec(Strict):
+    external_port: int | None = Field(default=None, ge=1024, le=65535)
+
+
+class RunSpec(Strict):
+    """What POST /run accepts."""
+
+    workspace: DnsLabel
+    app: AppSpec
+    source: Source
+    image: ImageSpec = Field(default_factory=ImageSpec)
+    dependency: DependencySpec = Field(default_factory=DependencySpec)
+    migration: MigrationSpec = Field(default_factory=MigrationSpec)
+    expose: ExposeSpec = Field(default_factory=ExposeSpec)
+
+    @field_validator("migration")
+    @classmethod
+    def _migration_needs_sql(cls, value: MigrationSpec, info: ValidationInfo) -> MigrationSpec:
+        dependency = info.data.get("dependency")
+        if value.enabled and (dependency is None or not dependency.type.wants_sql):
+            raise ValueError("enabled requires dependency.type 'sql' or 'both'")
+        return value

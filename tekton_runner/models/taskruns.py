@@ -1,0 +1,111 @@
+"""What the runner reads of a Tekton TaskRun, from a CloudEvent body or from the API server."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RUN_ID_LABEL = "tekton-runner.io/run-id"
+WORKSPACE_LABEL = "tekton-runner.io/workspace"
+APP_LABEL = "tekton-runner.io/app"
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGER = "tekton-runner"
+
+TASKRUN_EVENT_PREFIX = "dev.tekton.event.taskrun."
+
+
+class Outcome(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+class Condition(_Loose):
+    type: str
+    status: str
+    reason: str = ""
+    message: str = ""
+    last_transition_time: datetime | None = Field(default=None, alias="lastTransitionTime")
+
+
+class Result(_Loose):
+    name: str
+    value: Any = None
+
+
+class Metadata(_Loose):
+    name: str
+    namespace: str = ""
+    uid: str = ""
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class Status(_Loose):
+    conditions: list[Condition] = Field(default_factory=list)
+    completion_time: datetime | None = Field(default=None, alias="completionTime")
+    pod_name: str = Field(default="", alias="podName")
+    results: list[Result] = Field(default_factory=list)  # tekton.dev/v1
+    task_results: list[Result] = Field(default_factory=list, alias="taskResults")  # v1beta1 (events)
+
+
+class TaskRunView(_Loose):
+    """The fields of a TaskRun (v1 object or the v1beta1 copy inside an event) the runner uses."""
+
+    metadata: Metadata
+    status: Status = Field(default_factory=Status)
+
+    @property
+    def run_id(self) -> str | None:
+        return self.metadata.labels.get(RUN_ID_LABEL)
+
+    @property
+    def succeeded_condition(self) -> Condition | None:
+        for condition in self.status.conditions:
+            if condition.type == "Succeeded":
+                return condition
+        return None
+
+    @property
+    def outcome(self) -> Outcome:
+        """Terminal only when Tekton says so: a False condition without completionTime may still recover."""
+        condition = self.succeeded_condition
+        if condition is None:
+            return Outcome.RUNNING
+        if condition.status == "True":
+            return Outcome.SUCCEEDED
+        if condition.status == "False" and self.status.completion_time is not None:
+            return Outcome.FAILED
+        return Outcome.RUNNING
+
+    def result(self, name: str) -> str | None:
+        for result in (*self.status.results, *self.status.task_results):
+            if result.name == name and isinstance(result.value, str) and result.value:
+                return result.value.strip()
+        return None
+
+    @property
+    def digest(self) -> str | None:
+        value = self.result("IMAGE_DIGEST")
+        if value and value.startswith("sha256:") and len(value) == 71:
+            return value
+        return None
+
+
+class TaskRunEvent(_Loose):
+    """A Tekton TaskRun CloudEvent, parsed at the edge."""
+
+    id: str
+    type: str
+    taskrun: TaskRunView
+
+    @property
+    def kind(self) -> str:
+        """`dev.tekton.event.taskrun.successful.v1` -> `successful`."""
+        return self.type.removeprefix(TASKRUN_EVENT_PREFIX).split(".", 1)[0]

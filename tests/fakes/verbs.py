@@ -152,7 +152,15 @@ class Verbs:
             patched: Json = merging.merge_patch(live, body)
         elif content_type == STRATEGIC and isinstance(body, dict) and not rtype.custom:
             patched = merging.strategic_merge(live, body)
-        elif content_type == JSON_PATCH and isinstance(body, list):
+        elif content_type == JSON_PATCH and not isinstance(body, list):
+            # kubernetes_asyncio sends dict bodies of CustomObjectsApi patches as JSON patches by default.
+            raise ApiError(
+                400,
+                "BadRequest",
+                "a JSON patch (application/json-patch+json) must be a list of "
+                "operations; send a dict as application/merge-patch+json",
+            )
+        elif content_type == JSON_PATCH:
             try:
                 patched = merging.json_patch(live, body)
             except (KeyError, IndexError, ValueError) as exc:

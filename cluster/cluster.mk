@@ -1,0 +1,26 @@
+# Local control plane targets (included by the top-level Makefile). See docs/local-control-plane.md.
+CLUSTER_PY = $(BIN)/python cluster/ctl.py
+
+.PHONY: cluster-build cluster-up cluster-down cluster-status e2e dev
+
+# Build etcd, kube-*, kubectl, kwok, Tekton and the EventListener sink from their Go modules (cached).
+cluster-build:
+	bash cluster/build.sh
+
+# Start everything (builds first when needed); writes $$TEKTON_RUNNER_CLUSTER_DIR/cluster.env.
+cluster-up: install
+	$(CLUSTER_PY) up
+
+cluster-down: install
+	$(CLUSTER_PY) down
+
+cluster-status: install
+	$(CLUSTER_PY) status
+
+# End-to-end tests; their fixture starts the control plane when it is not up.
+e2e: install
+	$(BIN)/pytest -m e2e tests/e2e -q
+
+# Control plane + runner + one sample run, for someone without a cluster.
+dev: install
+	bash cluster/dev.sh

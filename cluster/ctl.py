@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Command line for the local control plane: build, up, down, status, env, sink.
+
+    python3 cluster/ctl.py up [--events-sink URL] [--no-selfcheck]
+    python3 cluster/ctl.py down
+    python3 cluster/ctl.py status        # exit 0 when every component runs and the API server is ready
+    python3 cluster/ctl.py env           # the KEY=value lines of $STATE/cluster.env
+    python3 cluster/ctl.py sink URL      # where Tekton's events controller posts CloudEvents
+
+State lives in ${TEKTON_RUNNER_CLUSTER_DIR:-/tmp/tekton-runner-cluster}, binaries in
+${TEKTON_RUNNER_CACHE:-~/.cache/tekton-runner}/bin. Needs Python 3.11+ with PyYAML.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from localplane.plane import Plane, say
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cluster/ctl.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    up = sub.add_parser("up", help="build if needed, start everything, wait until ready")
+    up.add_argument("--events-sink", help="URL for Tekton's CloudEvents (default: the runner's /cloudevents)")
+    up.add_argument("--no-selfcheck", action="store_true", help="skip the self-check TaskRun")
+    sub.add_parser("down", help="stop every process by its PID file")
+    sub.add_parser("status", help="show which components run")
+    sub.add_parser("env", help="print cluster.env")
+    sub.add_parser("build", help="build the binaries only (cluster/build.sh)")
+    sink = sub.add_parser("sink", help="point Tekton's events controller at URL")
+    sink.add_argument("url")
+    args = parser.parse_args(argv)
+
+    plane = Plane()
+    if args.cmd == "build":
+        return subprocess.run(["bash", str(Path(__file__).resolve().parent / "build.sh")]).returncode
+    if args.cmd == "up":
+        try:
+            plane.up(events_sink=args.events_sink, selfcheck=not args.no_selfcheck)
+        except Exception as err:
+            say(f"cluster-up failed: {err}")
+            return 1
+        return 0
+    if args.cmd == "down":
+        plane.down()
+        return 0
+    if args.cmd == "status":
+        for name, alive in plane.status().items():
+            print(f"{name:26} {'running' if alive else 'stopped'}")
+        up_now = plane.is_up()
+        print(f"{'ready':26} {'yes' if up_now else 'no'}")
+        return 0 if up_now else 1
+    if args.cmd == "env":
+        if not plane.layout.env_file.exists():
+            say("the cluster is not up")
+            return 1
+        sys.stdout.write(plane.layout.env_file.read_text())
+        return 0
+    if args.cmd == "sink":
+        plane.set_events_sink(args.url)
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

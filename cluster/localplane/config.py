@@ -1,0 +1,103 @@
+"""Paths, ports and pinned versions of the local control plane; every other module reads them here."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CLUSTER_DIR = Path(__file__).resolve().parent.parent
+REPO_DIR = CLUSTER_DIR.parent
+
+TEKTON_NAMESPACE = "tekton-pipelines"
+NODE_NAME = "kwok-node-0"
+# Image references handed to the Tekton controller. Nothing ever pulls them: kwok plays the kubelet.
+FAKE_IMAGE_PREFIX = "images.invalid/tekton-runner-local"
+
+
+def read_versions(path: Path = CLUSTER_DIR / "versions.env") -> dict[str, str]:
+    versions: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            versions[key.strip()] = value.strip()
+    return versions
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Loopback ports; chosen away from the usual defaults so a developer's own services keep theirs."""
+
+    etcd_client: int = 23790
+    etcd_peer: int = 23800
+    apiserver: int = 26443
+    controller_manager: int = 20257
+    scheduler: int = 20259
+    kwok: int = 20247
+    tekton_probes: int = 20080
+    tekton_profiling: int = 20008
+    tekton_metrics: int = 20090
+    events_probes: int = 20081
+    events_profiling: int = 20009
+    events_metrics: int = 20091
+    eventlistener: int = 20085
+    eventlistener_metrics: int = 20092
+    eventlistener_profiling: int = 20010
+    registry: int = 25000
+
+
+@dataclass(frozen=True)
+class Layout:
+    cache: Path
+    state: Path
+    ports: Ports = field(default_factory=Ports)
+
+    @classmethod
+    def from_env(cls) -> Layout:
+        cache = Path(os.environ.get("TEKTON_RUNNER_CACHE", Path.home() / ".cache" / "tekton-runner"))
+        state = Path(os.environ.get("TEKTON_RUNNER_CLUSTER_DIR", "/tmp/tekton-runner-cluster"))
+        return cls(cache=cache, state=state)
+
+    @property
+    def bin(self) -> Path:
+        return self.cache / "bin"
+
+    @property
+    def pki(self) -> Path:
+        return self.state / "pki"
+
+    @property
+    def logs(self) -> Path:
+        return self.state / "logs"
+
+    @property
+    def pids(self) -> Path:
+        return self.state / "pids"
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.state / "kubeconfig"
+
+    @property
+    def env_file(self) -> Path:
+        return self.state / "cluster.env"
+
+    @property
+    def timings_file(self) -> Path:
+        return self.state / "timings.json"
+
+    def binary(self, name: str) -> Path:
+        return self.bin / name
+
+    @property
+    def apiserver_url(self) -> str:
+        return f"https://127.0.0.1:{self.ports.apiserver}"
+
+    @property
+    def eventlistener_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.eventlistener}/"
+
+    @property
+    def registry_host(self) -> str:
+        return f"127.0.0.1:{self.ports.registry}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import os
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -75,6 +76,11 @@ async def connect_target(target: Address) -> socket.socket:
     raise last
 
 
+def _describe(exc: OSError) -> str:
+    # asyncio's connect errors carry a generic message; the errno's own text is what operators recognise.
+    return os.strerror(exc.errno) if exc.errno else str(exc)
+
+
 def tune(sock: socket.socket) -> None:
     """Relayed bytes are already segmented by the peers: do not delay them again (Nagle)."""
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -115,7 +121,7 @@ async def serve_client(
             async with asyncio.timeout(options.connect_timeout):
                 upstream = await connect_target(target)
         except (OSError, TimeoutError) as exc:
-            reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+            reason = "timed out" if isinstance(exc, TimeoutError) else _describe(exc)
             counters.failed(f"connect to {target}: {reason}", connect=True)
             return
         tune(client)
@@ -132,7 +138,7 @@ async def serve_client(
         except IdleTimeout:
             pass  # an idle pair is an ordinary end, not a fault of the mapping
         except OSError as exc:
-            counters.failed(f"relay to {target}: {exc.strerror or exc}")
+            counters.failed(f"relay to {target}: {_describe(exc)}")
     finally:
         if watch is not None:
             watch.cancel()

@@ -100,6 +100,12 @@ class ForwardTable:
             self._mappings.pop(mapping.id, None)
         log.info("forward %s: closed", mapping.id)
 
+    async def wait_quiet(self, mapping_id: str) -> None:
+        """Return once the mapping has no live connection (new ones may arrive right after)."""
+        mapping = self._get(mapping_id)
+        while mapping.clients:
+            await asyncio.wait(set(mapping.clients))
+
     async def close_all(self, *, grace: float = 0.0) -> None:
         """Close every mapping concurrently (service shutdown)."""
         await asyncio.gather(*(self.close(mid, grace=grace) for mid in list(self._mappings)))

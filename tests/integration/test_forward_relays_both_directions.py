@@ -1,0 +1,34 @@
+"""Bytes sent through a mapping reach the target intact and the answers come back, counted per direction."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+from .test_forward_support import ENGINES, close, connect, echo, forwarding, read_all, serving
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_payload_round_trips_and_is_counted(engine: str) -> None:
+    payload = os.urandom(8 << 20)
+    async with serving(echo) as target, forwarding(target, engine) as (table, port):
+        reader, writer = await connect(port)
+
+        async def send() -> None:
+            for offset in range(0, len(payload), 1 << 18):
+                writer.write(payload[offset : offset + (1 << 18)])
+                await writer.drain()
+            writer.write_eof()
+
+        _, received = await asyncio.gather(send(), read_all(reader))
+        await close(writer)
+        assert received == payload
+        await table.wait_quiet("m")
+        stats = table.stats("m")
+        assert stats.bytes_to_target == len(payload)
+        assert stats.bytes_to_client == len(payload)
+        assert stats.connections_total == 1
+        assert stats.connections_active == 0
+        assert stats.last_error is None

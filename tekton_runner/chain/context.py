@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..kube import Kube
@@ -45,4 +45,4 @@ class ChainContext:
     metrics: Metrics
     recorder: Recorder
     forwarder: PortForwarder
-    retry: RetryPolicy = RetryPolicy()
+    retry: RetryPolicy = field(default_factory=RetryPolicy)

@@ -1,0 +1,84 @@
+"""The aiohttp application factory: routes, middleware and every shared client's lifetime."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+
+import aiohttp
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from .chain.context import ChainContext, NoForwarder, PortForwarder
+from .chain.executing import RetryPolicy
+from .chain.metrics import Metrics
+from .chain.orchestrating import Orchestrator
+from .chain.recording import Recorder
+from .chain.scheduling import Scheduler
+from .handlers import endpoints, events, health, runs, sources
+from .handlers.keys import CONTEXT, FORWARD_VIEW, ORCHESTRATOR, REGISTRY, SETTINGS
+from .handlers.probing import ForwardView, NoTraffic
+from .handlers.problems import middleware
+from .kube import Kube
+from .manifests import Renderer
+from .models.settings import Settings
+from .store.database import Database
+from .store.ports import PortStore
+from .store.runs import RunStore
+from .store.uploads import UploadStore
+
+log = logging.getLogger("tekton_runner")
+DataPlane = Callable[
+    [Settings, CollectorRegistry], AbstractAsyncContextManager[tuple[PortForwarder, ForwardView]]
+]
+
+
+@asynccontextmanager
+async def _no_data_plane(
+    settings: Settings, registry: CollectorRegistry
+) -> AsyncIterator[tuple[PortForwarder, ForwardView]]:
+    yield NoForwarder(), NoTraffic()
+
+
+def create_app(
+    settings: Settings, *, registry: CollectorRegistry | None = None, retry: RetryPolicy | None = None,
+    data_plane: DataPlane | None = None, resync: bool = True,
+) -> web.Application:
+    """A fresh application; nothing is opened until it starts (see `_lifetime`)."""
+    app = web.Application(
+        middlewares=[middleware(settings.token)], client_max_size=settings.max_upload_bytes + 1024
+    )
+    app[SETTINGS] = settings
+    app[REGISTRY] = registry or CollectorRegistry()
+    for table in (runs.routes, sources.routes, events.routes, endpoints.routes, health.routes):
+        app.add_routes(table)
+
+    async def _lifetime(app: web.Application) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            database = await stack.enter_async_context(Database.open(settings.database_path))
+            kube = await stack.enter_async_context(Kube.connect(settings.kubeconfig))
+            session = await stack.enter_async_context(aiohttp.ClientSession())
+            forwarder, view = await stack.enter_async_context(
+                (data_plane or _no_data_plane)(settings, app[REGISTRY])
+            )
+            metrics = Metrics.create(app[REGISTRY])
+            run_store = RunStore(database)
+            ctx = ChainContext(
+                settings=settings, kube=kube, renderer=Renderer(), runs=run_store,
+                ports=PortStore(database), uploads=UploadStore(database), metrics=metrics,
+                recorder=Recorder(run_store, metrics), forwarder=forwarder, retry=retry or RetryPolicy(),
+            )
+            scheduler = Scheduler(limit=settings.chain_concurrency)
+            stack.push_async_callback(scheduler.close)
+            orchestrator = Orchestrator(ctx, scheduler, session)
+            app[CONTEXT], app[ORCHESTRATOR], app[FORWARD_VIEW] = ctx, orchestrator, view
+            if resync:
+                scheduler.spawn("resync", lambda: orchestrator.resync_forever(settings.resync_seconds),
+                                limited=False)
+            log.info("tekton-runner ready: EventListener %s, builds in %s, state in %s",
+                     settings.eventlistener_url, settings.build_namespace, settings.database_path)
+            yield
+
+    app.cleanup_ctx.append(_lifetime)
+    return app

@@ -1,0 +1,62 @@
+"""The `tekton-runner` command: `serve` runs the service, `forward` runs one port relay."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from . import __version__
+from .app import create_app
+from .models.settings import settings_from_env
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = settings_from_env(
+        os.environ, host=args.host, port=args.port, kubeconfig=args.kubeconfig,
+        eventlistener_url=args.eventlistener_url, database=args.database,
+    )
+    logging.basicConfig(level=getattr(logging, args.log_level.upper()),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None,
+                shutdown_timeout=15.0)
+    return 0
+
+
+def _forward(argv: Sequence[str]) -> int:
+    from .forwarding.command import main as forward_main
+
+    return forward_main(list(argv))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tekton-runner", description="Source to a running preview app.")
+    parser.add_argument("--version", action="version", version=f"tekton-runner {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP service (settings: TEKTON_RUNNER_* variables)")
+    serve.add_argument("--host", default=None, help="listen address (default 0.0.0.0)")
+    serve.add_argument("--port", type=int, default=None, help="listen port (default 8088)")
+    serve.add_argument("--kubeconfig", default=None, help="cluster of the workspaces (default $KUBECONFIG)")
+    serve.add_argument("--eventlistener-url", default=None, help="where build requests go")
+    serve.add_argument("--database", default=None, help="SQLite file (default <data dir>/state.sqlite3)")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(handler=_serve)
+    commands.add_parser("forward", help="relay one TCP port: forward --listen [HOST:]PORT --target HOST:PORT",
+                        add_help=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["forward"]:
+        return _forward(argv[1:])
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

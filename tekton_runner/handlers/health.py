@@ -1,0 +1,47 @@
+"""GET /healthz, /readyz, /metrics and /openapi.json."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from ..kube import KubeError
+from .keys import CONTEXT, REGISTRY
+from .openapi import openapi_document
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+@routes.get("/readyz")
+async def readyz(request: web.Request) -> web.Response:
+    """Ready when the database answers and the Kubernetes API server is reachable."""
+    ctx = request.app[CONTEXT]
+    checks: dict[str, str] = {}
+    try:
+        await ctx.runs.list(limit=1)
+        checks["database"] = "ok"
+    except Exception as error:  # any database failure means not ready
+        checks["database"] = f"failed: {error}"
+    try:
+        await ctx.kube.list("v1", "Namespace", labels={"kubernetes.io/metadata.name": "default"})
+        checks["kubernetes"] = "ok"
+    except KubeError as error:
+        checks["kubernetes"] = f"failed: {error.message}"
+    ready = all(value == "ok" for value in checks.values())
+    return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[REGISTRY])
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+@routes.get("/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document())

@@ -1,0 +1,113 @@
+"""POST /run, GET /runs, GET /runs/{id}, DELETE /runs/{id}."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from ..models.ids import RunId, is_run_id, new_run_id
+from ..models.runs import Run, RunState
+from ..models.spec import LocalSource, RunSpec, ZipSource
+from ..store.runs import RunNotFound
+from .archives import PackError, pack_directory
+from .keys import CONTEXT, ORCHESTRATOR, SETTINGS
+from .problems import invalid, invalid_field, problem, read_json
+from .views import run_view
+
+routes = web.RouteTableDef()
+
+
+def image_reference(spec: RunSpec, run_id: RunId, registry: str) -> str:
+    repository = spec.image.repository or f"{registry.rstrip('/')}/{spec.workspace}-{spec.app.name}"
+    return f"{repository}:{spec.image.tag or run_id}"
+
+
+def _within(path: Path, roots: tuple[Path, ...]) -> bool:
+    resolved = path.resolve()
+    return any(resolved == root.resolve() or root.resolve() in resolved.parents for root in roots)
+
+
+@routes.post("/run")
+async def create_run(request: web.Request) -> web.Response:
+    settings, ctx = request.app[SETTINGS], request.app[CONTEXT]
+    body = await read_json(request, limit=settings.max_request_bytes)
+    if isinstance(body, web.Response):
+        return body
+    try:
+        spec = RunSpec.model_validate(body)
+    except ValidationError as error:
+        return invalid(error)
+    run_id = new_run_id()
+    source = spec.source
+    if isinstance(source, ZipSource) and await ctx.uploads.get(source.upload_id) is None:
+        return invalid_field("source.upload_id", f"no upload {source.upload_id}; POST the zip to /sources first")
+    if isinstance(source, LocalSource):
+        if not settings.local_roots or not _within(Path(source.path), settings.local_roots):
+            roots = ", ".join(str(root) for root in settings.local_roots) or "none configured"
+            return invalid_field("source.path", f"must be a directory under an allowed root ({roots})")
+    requested = spec.expose.external_port
+    if requested is not None:
+        owner = next((m for m in await ctx.ports.all() if m.port == requested), None)
+        if owner is not None and (owner.workspace, owner.app) != (spec.workspace, spec.app.name):
+            return problem(409, "port_taken", f"external port {requested} is already mapped to {owner.owner}",
+                           fields=[{"field": "expose.external_port", "reason": f"taken by {owner.owner}"}])
+    if isinstance(source, LocalSource):
+        try:
+            await asyncio.to_thread(pack_directory, Path(source.path), settings.uploads_dir / f"{run_id}.zip",
+                                    limit=settings.max_upload_bytes)
+        except PackError as error:
+            return invalid_field("source.path", str(error))
+    run = await ctx.runs.create(run_id, spec, image_reference(spec, run_id, settings.registry))
+    run = await request.app[ORCHESTRATOR].submit(run)
+    return web.json_response(run_view(run, brief=True), status=202,
+                             headers={"Location": f"/runs/{run.id}"})
+
+
+async def _run_or_404(request: web.Request) -> Run | web.Response:
+    run_id = request.match_info["run_id"]
+    if not is_run_id(run_id):
+        return problem(404, "not_found", f"no run {run_id!r}")
+    try:
+        return await request.app[CONTEXT].runs.get(run_id)
+    except RunNotFound:
+        return problem(404, "not_found", f"no run {run_id!r}")
+
+
+@routes.get("/runs")
+async def list_runs(request: web.Request) -> web.Response:
+    query = request.query
+    states: list[RunState] = []
+    if "state" in query:
+        try:
+            states = [RunState(value) for value in query["state"].split(",")]
+        except ValueError:
+            allowed = ", ".join(state.value for state in RunState)
+            return invalid_field("state", f"must be one of {allowed}")
+    try:
+        limit = min(int(query.get("limit", "100")), 1000)
+    except ValueError:
+        return invalid_field("limit", "must be a whole number")
+    runs = await request.app[CONTEXT].runs.list(
+        states=states, workspace=query.get("workspace"), app=query.get("app"), limit=max(limit, 1)
+    )
+    return web.json_response({"runs": [run_view(run, brief=True) for run in runs]})
+
+
+@routes.get("/runs/{run_id}")
+async def get_run(request: web.Request) -> web.Response:
+    run = await _run_or_404(request)
+    if isinstance(run, web.Response):
+        return run
+    return web.json_response(run_view(run))
+
+
+@routes.delete("/runs/{run_id}")
+async def delete_run(request: web.Request) -> web.Response:
+    run = await _run_or_404(request)
+    if isinstance(run, web.Response):
+        return run
+    deleted = await request.app[ORCHESTRATOR].delete(run.id)
+    return web.json_response(run_view(deleted))

@@ -1,0 +1,61 @@
+"""POST /sources (upload a zip) and GET /sources/archive/{token} (the build's one-time download)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from pathlib import Path
+
+from aiohttp import web
+
+from ..models.ids import new_upload_id
+from ..store.uploads import Upload
+from .archives import PackError, check_zip
+from .keys import CONTEXT, SETTINGS
+from .problems import invalid_field, problem
+
+routes = web.RouteTableDef()
+ZIP_TYPES = frozenset({"application/zip", "application/x-zip-compressed", "application/octet-stream"})
+
+
+@routes.post("/sources")
+async def upload_source(request: web.Request) -> web.Response:
+    settings, ctx = request.app[SETTINGS], request.app[CONTEXT]
+    if request.content_type not in ZIP_TYPES:
+        return problem(415, "unsupported_media_type", "Content-Type must be application/zip")
+    limit = settings.max_upload_bytes
+    if request.content_length is not None and request.content_length > limit:
+        return problem(413, "too_large", f"the zip is larger than {limit} bytes")
+    upload_id = new_upload_id()
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.uploads_dir / f"{upload_id}.zip"
+    digest = hashlib.sha256()
+    size = 0
+    kept = False
+    try:
+        with path.open("wb") as handle:  # chunk-sized writes of data already in memory
+            async for chunk in request.content.iter_chunked(1 << 16):
+                size += len(chunk)
+                if size > limit:
+                    return problem(413, "too_large", f"the zip is larger than {limit} bytes")
+                digest.update(chunk)
+                handle.write(chunk)
+        if size == 0:
+            return invalid_field("body", "the zip is empty")
+        await asyncio.to_thread(check_zip, path, max_unpacked=settings.max_unpacked_bytes)
+        await ctx.uploads.add(Upload(upload_id, path, size, digest.hexdigest()))
+        kept = True
+    except PackError as error:
+        return invalid_field("body", str(error))
+    finally:
+        if not kept:
+            path.unlink(missing_ok=True)
+    return web.json_response({"upload_id": upload_id, "size": size, "sha256": digest.hexdigest()}, status=201)
+
+
+@routes.get("/sources/archive/{token}")
+async def download_archive(request: web.Request) -> web.StreamResponse:
+    path: Path | None = await request.app[CONTEXT].uploads.redeem(request.match_info["token"])
+    if path is None:
+        return problem(404, "not_found", "unknown or already used archive link")
+    return web.FileResponse(path, headers={"Content-Type": "application/zip"})

@@ -1,0 +1,191 @@
+"""The runner under test: a real app on a real port, a stub EventListener, the fake API and Tekton's moves."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest_asyncio
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from multidict import CIMultiDict
+from prometheus_client import CollectorRegistry
+
+from tekton_runner.app import create_app
+from tekton_runner.chain.executing import RetryPolicy
+from tekton_runner.chain.orchestrating import Orchestrator
+from tekton_runner.handlers.keys import ORCHESTRATOR
+from tekton_runner.models.runs import RunState
+from tekton_runner.models.settings import Settings
+from tests.fakes import FakeKubeApi
+from tests.integration.simulation import Controllers
+
+Json = dict[str, Any]
+BUILD_NS = "tekton-pipelines"
+DIGEST = "sha256:" + "ab" * 32
+
+
+@dataclass
+class StubEventListener:
+    """Answers like a Triggers EventListener and, like its TriggerTemplate, creates the TaskRun."""
+
+    fake: FakeKubeApi
+    status: int = 202
+    create_taskruns: bool = True
+    received: list[tuple[CIMultiDict[str], Json]] = field(default_factory=list)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.received.append((CIMultiDict(request.headers), body))
+        if self.status != 202:
+            return web.json_response({"errorMessage": "unavailable"}, status=self.status)
+        event_id = str(uuid.uuid4())
+        name = f"build-{body['run_id']}"
+        if self.create_taskruns and self.fake.get_object("taskruns", name, BUILD_NS) is None:
+            self.fake.put_object({
+                "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
+                "metadata": {"name": name, "namespace": BUILD_NS, "uid": str(uuid.uuid4()), "labels": {
+                    "tekton-runner.io/run-id": body["run_id"], "tekton-runner.io/workspace": body["workspace"],
+                    "tekton-runner.io/app": body["app"], "triggers.tekton.dev/triggers-eventid": event_id}},
+                "spec": {"taskRef": {"name": "tekton-runner-build"}, "params": []},
+                "status": {"podName": "", "conditions": [
+                    {"type": "Succeeded", "status": "Unknown", "reason": "Running", "message": ""}]},
+            })
+        return web.json_response({"eventListener": "tekton-runner", "namespace": BUILD_NS,
+                                  "eventListenerUID": "", "eventID": event_id}, status=202)
+
+
+@dataclass
+class Harness:
+    fake: FakeKubeApi
+    listener: StubEventListener
+    controllers: Controllers
+    settings: Settings
+    client: TestClient | None = None
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    async def start(self, **changes: Any) -> TestClient:
+        if changes:
+            self.settings = self.settings.model_copy(update=changes)
+        self.registry = CollectorRegistry()
+        app = create_app(self.settings, registry=self.registry, resync=False,
+                         retry=RetryPolicy(attempts=4, base_delay=0.0, max_delay=0.0))
+        self.client = TestClient(TestServer(app))
+        await self.client.start_server()
+        return self.client
+
+    async def stop(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+            self.client = None
+
+    @property
+    def http(self) -> TestClient:
+        assert self.client is not None
+        return self.client
+
+    @property
+    def orchestrator(self) -> Orchestrator:
+        return self.http.app[ORCHESTRATOR]
+
+    async def settle(self) -> None:
+        """Waits until every chain and event task the runner started has finished."""
+        await self.orchestrator.scheduler.wait_idle()
+
+    async def post_run(self, spec: Json) -> Json:
+        response = await self.http.post("/run", json=spec)
+        assert response.status == 202, await response.text()
+        return dict(await response.json())
+
+    async def run(self, run_id: str) -> Json:
+        response = await self.http.get(f"/runs/{run_id}")
+        assert response.status == 200, await response.text()
+        return dict(await response.json())
+
+    def finish_taskrun(self, run_id: str, *, succeeded: bool = True, digest: str | None = DIGEST,
+                       reason: str | None = None, message: str = "") -> Json:
+        """Marks the TaskRun ended in the API server, as Tekton's controller would; returns the object."""
+        status: Json = {
+            "podName": f"build-{run_id}-pod",
+            "startTime": "2026-11-26T10:00:00Z",
+            "completionTime": "2026-11-26T10:01:00Z",
+            "conditions": [{
+                "type": "Succeeded", "status": "True" if succeeded else "False",
+                "reason": reason or ("Succeeded" if succeeded else "Failed"),
+                "message": message or ("All Steps have completed executing" if succeeded else "step-build failed"),
+                "lastTransitionTime": "2026-11-26T10:01:00Z",
+            }],
+            "results": ([{"name": "IMAGE_DIGEST", "type": "string", "value": digest}] if digest else []),
+        }
+        return self.fake.set_status("taskruns", f"build-{run_id}", status, namespace=BUILD_NS)
+
+    async def send_event(self, taskrun: Json, kind: str, *, ce_id: str | None = None) -> aiohttp.ClientResponse:
+        """POSTs a Tekton-shaped binary CloudEvent: the v1beta1 copy puts results under taskResults."""
+        body = copy.deepcopy(taskrun)
+        body.pop("apiVersion", None)
+        body.pop("kind", None)
+        status = body.setdefault("status", {})
+        status["taskResults"] = status.pop("results", [])
+        headers = {
+            "Ce-Id": ce_id or str(uuid.uuid4()), "Ce-Specversion": "1.0",
+            "Ce-Source": f"/apis///namespaces/{BUILD_NS}//{taskrun['metadata']['name']}",
+            "Ce-Subject": taskrun["metadata"]["name"], "Ce-Type": f"dev.tekton.event.taskrun.{kind}.v1",
+            "Ce-Time": "2026-11-26T10:01:01Z", "Content-Type": "application/json", "Connection": "close",
+        }
+        return await self.http.post("/cloudevents", data=json.dumps({"taskRun": body}), headers=headers)
+
+    async def run_to_success(self, spec: Json) -> Json:
+        run_id = (await self.post_run(spec))["run_id"]
+        taskrun = self.finish_taskrun(run_id)
+        response = await self.send_event(taskrun, "successful")
+        assert response.status == 202, await response.text()
+        await self.settle()
+        run = await self.run(run_id)
+        assert run["state"] == RunState.SUCCEEDED, run
+        return run
+
+
+def spec(**overrides: Any) -> Json:
+    base: Json = {
+        "workspace": "demo",
+        "app": {"name": "shop", "port": 8080, "env": {"GREETING": "hello"}},
+        "source": {"type": "git", "url": "https://git.example.com/team/shop.git", "revision": "main"},
+        "dependency": {"type": "both"},
+        "migration": {"enabled": True, "command": ["./manage.py", "migrate"]},
+    }
+    base.update(overrides)
+    return base
+
+
+@pytest_asyncio.fixture
+async def harness(fake_kube: FakeKubeApi, tmp_path: Path) -> AsyncIterator[Harness]:
+    fake_kube.add_namespace(BUILD_NS)
+    listener = StubEventListener(fake_kube)
+    el_app = web.Application()
+    el_app.router.add_post("/", listener.handle)
+    el_server = TestServer(el_app)
+    await el_server.start_server()
+    controllers = Controllers(fake_kube)
+    controllers.install()
+    settings = Settings(
+        data_dir=tmp_path / "data", kubeconfig=str(fake_kube.kubeconfig),
+        eventlistener_url=str(el_server.make_url("/")), registry="harbor.test/library",
+        public_host="203.0.113.7", build_namespace=BUILD_NS, poll_interval=0.001, ready_timeout=5.0,
+        local_roots=(tmp_path / "src",), node_address="127.0.0.1",
+    )
+    harness = Harness(fake_kube, listener, controllers, settings)
+    await harness.start()
+    try:
+        yield harness
+    finally:
+        await harness.stop()
+        await el_server.close()
+
+
+__all__ = ["BUILD_NS", "DIGEST", "Harness", "harness", "replace", "spec"]

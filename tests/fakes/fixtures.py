@@ -1,25 +1,34 @@
 """Pytest fixtures for the fake Kubernetes API (load them from tests/conftest.py with pytest_plugins)."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
+import yaml
 from kubernetes_asyncio import client, config
 
 from tests.fakes.kube_api import FakeKubeApi
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(path.read_text())
+    return loaded
 
 
 @asynccontextmanager
 async def real_api_client(kubeconfig: Path) -> AsyncIterator[client.ApiClient]:
     """A real ApiClient configured from `kubeconfig` only, never from the process-wide default configuration.
 
-    This is the loading path the product's kube layer takes, so tests through it prove the fake
-    understands what kubernetes_asyncio sends.
+    The file is read in a thread: `config.load_kube_config(config_file=...)` works too, but reads the file
+    inside the event loop, which blockbuster reports as a blocking call.
     """
     configuration = client.Configuration()
-    await config.load_kube_config(config_file=str(kubeconfig), client_configuration=configuration)
+    config_dict = await asyncio.to_thread(_read_yaml, kubeconfig)
+    await config.load_kube_config_from_dict(config_dict, client_configuration=configuration)
     async with client.ApiClient(configuration) as api_client:
         yield api_client
 
@@ -28,7 +37,7 @@ async def real_api_client(kubeconfig: Path) -> AsyncIterator[client.ApiClient]:
 async def fake_kube(tmp_path: Path) -> AsyncIterator[FakeKubeApi]:
     """A started FakeKubeApi with a kubeconfig pointing at it (`fake_kube.kubeconfig`); stopped afterwards."""
     async with FakeKubeApi() as fake:
-        fake.write_kubeconfig(tmp_path / "kubeconfig")
+        await asyncio.to_thread(fake.write_kubeconfig, tmp_path / "kubeconfig")  # file I/O off the loop
         yield fake
 
 

@@ -70,9 +70,7 @@ class FakeKubeApi:
             "current-context": "fake",
             "clusters": [{"name": "fake", "cluster": {"server": self.url}}],
             "users": [{"name": "fake", "user": {"token": token}}],
-            "contexts": [
-                {"name": "fake", "context": {"cluster": "fake", "user": "fake", "namespace": namespace}}
-            ],
+            "contexts": [{"name": "fake", "context": {"cluster": "fake", "user": "fake", "namespace": namespace}}],
         }
         path.write_text(json.dumps(config, indent=2))  # JSON is valid YAML for kubeconfig loaders
         self._kubeconfig = path

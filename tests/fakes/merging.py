@@ -27,12 +27,7 @@ def strategic_merge(target: Any, patch: Any) -> Any:
     """A basic strategic merge: like a merge patch, but lists of named items (containers, env,
     ports, volumes) merge by `name` instead of being replaced. `$patch` directives are not supported."""
     if not isinstance(patch, dict):
-        if (
-            isinstance(patch, list)
-            and isinstance(target, list)
-            and _named_items(patch)
-            and _named_items(target)
-        ):
+        if isinstance(patch, list) and isinstance(target, list) and _named_items(patch) and _named_items(target):
             merged = {item["name"]: copy.deepcopy(item) for item in target}
             for item in patch:
                 merged[item["name"]] = strategic_merge(merged.get(item["name"]), item)

@@ -48,11 +48,7 @@ def parse(path: str) -> ResourcePath | DiscoveryPath | None:
 
 def _parse_resource(group: str, version: str, rest: list[str]) -> ResourcePath | None:
     namespace: str | None = None
-    if (
-        rest[0] == "namespaces"
-        and len(rest) >= 3
-        and not (core_namespace_subresource(group, rest) and len(rest) == 3)
-    ):
+    if rest[0] == "namespaces" and len(rest) >= 3 and not (core_namespace_subresource(group, rest) and len(rest) == 3):
         namespace, rest = rest[1], rest[2:]
     if len(rest) > 3:
         return None

@@ -86,17 +86,13 @@ class ResourceRegistry:
     def lookup(self, group: str, version: str, plural: str) -> ResourceType | None:
         return self.types.get((group, version, plural))
 
-    def infer(
-        self, group: str, version: str, plural: str, namespaced: bool, kind: str | None = None
-    ) -> ResourceType:
+    def infer(self, group: str, version: str, plural: str, namespaced: bool, kind: str | None = None) -> ResourceType:
         """Find or register the type a URL names, so arbitrary kinds work without setup."""
         known = self.lookup(group, version, plural)
         if known is not None:
             return known
         custom = "." in group and not group.endswith("k8s.io")
-        return self.register(
-            ResourceType(group, version, plural, kind or guess_kind(plural), namespaced, custom)
-        )
+        return self.register(ResourceType(group, version, plural, kind or guess_kind(plural), namespaced, custom))
 
     def resolve(self, name: str) -> ResourceType:
         """Find a type by kind (`Deployment`), plural (`deployments`) or `plural.group` (`jobs.batch`).
@@ -107,13 +103,10 @@ class ResourceRegistry:
         matches = [
             rtype
             for rtype in self.types.values()
-            if wanted
-            in (rtype.kind.lower(), rtype.plural, rtype.qualified, f"{rtype.kind.lower()}.{rtype.group}")
+            if wanted in (rtype.kind.lower(), rtype.plural, rtype.qualified, f"{rtype.kind.lower()}.{rtype.group}")
         ]
         if not matches:
-            raise KeyError(
-                f"unknown resource type {name!r}; register it with fake.register(ResourceType(...))"
-            )
+            raise KeyError(f"unknown resource type {name!r}; register it with fake.register(ResourceType(...))")
         matches.sort(key=lambda rtype: (rtype.group != "", rtype.group))
         return matches[0]
 

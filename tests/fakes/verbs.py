@@ -139,9 +139,7 @@ class Verbs:
                 raise ApiError(400, "BadRequest", "fieldManager is required for apply requests")
             self._check_body(rtype, where, body, where.name, apply=True)
             existed = self.store.key(rtype, where.namespace, where.name) in self.store.objects
-            return (200 if existed else 201), self.store.apply(
-                rtype, where.namespace, where.name, body, manager
-            )
+            return (200 if existed else 201), self.store.apply(rtype, where.namespace, where.name, body, manager)
         live = self.store.get(rtype, where.namespace, where.name)
         return 200, self.store.update(
             rtype, where.namespace, where.name, self._patched(rtype, live, body, content_type)
@@ -211,9 +209,7 @@ class Verbs:
         options = parse_body(raw, content_type) or {}
         policy = query.get("propagationPolicy") or options.get("propagationPolicy")
         if policy is not None and policy not in _PROPAGATION:
-            raise ApiError(
-                400, "BadRequest", f"propagationPolicy {policy!r} is not one of {sorted(_PROPAGATION)}"
-            )
+            raise ApiError(400, "BadRequest", f"propagationPolicy {policy!r} is not one of {sorted(_PROPAGATION)}")
         gone = self.store.delete(rtype, where.namespace, where.name)
         if rtype.plural == "namespaces":
             gone.setdefault("status", {})["phase"] = "Terminating"
@@ -239,9 +235,7 @@ class Verbs:
                 f"the name in the body ({meta.get('name')!r}) does not match the name in the URL ({name!r})",
             )
         if meta.get("namespace") not in (None, where.namespace) and rtype.namespaced:
-            raise ApiError(
-                400, "BadRequest", "the namespace of the object does not match the namespace on the URL"
-            )
+            raise ApiError(400, "BadRequest", "the namespace of the object does not match the namespace on the URL")
         if apply and (body.get("apiVersion"), body.get("kind")) != (rtype.api_version, rtype.kind):
             raise ApiError(
                 400,

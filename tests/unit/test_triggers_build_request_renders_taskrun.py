@@ -113,9 +113,7 @@ def test_git_build_request_yields_the_contract_taskrun() -> None:
         "DOCKERFILE": "build/Dockerfile",
         "IMAGE": "harbor.local/demo/web:r-0123456789abcdef",
     }
-    assert json.loads(taskrun["metadata"]["annotations"]["tekton-runner.io/spec"]) == json.loads(
-        GIT_BODY["spec_json"]
-    )
+    assert json.loads(taskrun["metadata"]["annotations"]["tekton-runner.io/spec"]) == json.loads(GIT_BODY["spec_json"])
 
 
 def test_taskrun_binds_source_registry_credentials_and_optional_ca() -> None:
@@ -161,7 +159,7 @@ HOSTILE = [
     "line one\nline two\r\n\ttabbed",
     "{{ jinja }} {% raw %} ${SHELL} `id`",
     "</script> & <b> \u2028 \u2029 \x00 \x1f",
-    "]}],\"kind\":\"Pod\",\"x\":[{",
+    ']}],"kind":"Pod","x":[{',
     "ünïcödé ✓ 𝄞",
 ]
 HOSTILE_WITH_EXPRESSIONS = ["$(tt.params.image)", "$(uid) $(body.run_id)", "$(params.IMAGE)"]

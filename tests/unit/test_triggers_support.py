@@ -367,9 +367,7 @@ class StrictCheck:
         if type_expr in {"interface{}", "any"}:
             return
         if type_expr in _BASIC:
-            if not isinstance(value, _BASIC[type_expr]) or (
-                type_expr != "bool" and isinstance(value, bool)
-            ):
+            if not isinstance(value, _BASIC[type_expr]) or (type_expr != "bool" and isinstance(value, bool)):
                 self.wrong_type.append(f"{path}: {value!r} is not a Go {type_expr}")
             return
         resolved = self.resolve(type_expr, context)
@@ -656,7 +654,9 @@ def task_reference_errors(task: Mapping[str, Any]) -> list[str]:
                     base = reference.split("[", 1)[0]
                     if base not in params:
                         errors.append(f"{text_path}: unknown param {reference}")
-                    elif params[base] == "array" and not (reference.endswith("[*]") and text == f"$(params.{reference})"):
+                    elif params[base] == "array" and not (
+                        reference.endswith("[*]") and text == f"$(params.{reference})"
+                    ):
                         errors.append(f"{text_path}: array param {base} must be a whole argument $(params.{base}[*])")
                     elif params[base] == "array" and not text_path.startswith(f"{where}.args"):
                         errors.append(f"{text_path}: array param {base} used outside args")

@@ -70,7 +70,7 @@ def create_app(
                 recorder=Recorder(run_store, metrics), forwarder=forwarder, retry=retry or RetryPolicy(),
             )
             scheduler = Scheduler(limit=settings.chain_concurrency)
-            stack.push_async_callback(scheduler.close)
+            stack.push_async_callback(scheduler.close, grace=settings.shutdown_grace)
             orchestrator = Orchestrator(ctx, scheduler, session)
             app[CONTEXT], app[ORCHESTRATOR], app[FORWARD_VIEW] = ctx, orchestrator, view
             if resync:

@@ -44,6 +44,7 @@ class Settings(BaseModel):
     postgres_image: str = "postgres:16-alpine"
     image_pull_secret: str | None = None
     forward: bool = True  # relay external ports in this process
+    shutdown_grace: float = 10.0  # running chains get this long to finish before they are cancelled
 
     @property
     def database_path(self) -> Path:

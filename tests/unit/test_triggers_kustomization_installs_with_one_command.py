@@ -1,0 +1,102 @@
+"""`kubectl apply -k triggers/` installs everything: the kustomization builds, every object it yields
+passes the schemas, and the inputs in settings.env (runner URL, Harbor host, namespaces, build Task)
+land in the objects that use them."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.unit.test_triggers_support import TRIGGERS_DIR, all_schema_errors
+
+CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding"}
+
+
+def kustomize_build(directory: Path) -> list[dict[str, Any]]:
+    if shutil.which("kubectl"):
+        command = ["kubectl", "kustomize", str(directory)]
+    elif shutil.which("go"):
+        command = ["go", "run", "sigs.k8s.io/kustomize/kustomize/v5@v5.5.0", "build", str(directory)]
+    else:
+        pytest.fail("kubectl (or go, to run kustomize) is needed to build triggers/")
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+
+
+def settings(directory: Path) -> dict[str, str]:
+    pairs = {}
+    for line in (directory / "settings.env").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def by_kind_and_name(objects: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(obj["kind"], obj["metadata"]["name"]): obj for obj in objects}
+
+
+def test_settings_file_names_every_input() -> None:
+    assert set(settings(TRIGGERS_DIR)) == {
+        "runner_url",
+        "harbor_host",
+        "build_namespace",
+        "tekton_namespace",
+        "build_task",
+    }
+
+
+def test_kustomization_builds_objects_that_pass_their_schemas() -> None:
+    objects = kustomize_build(TRIGGERS_DIR)
+    kinds = {obj["kind"] for obj in objects}
+    assert {"Task", "TriggerTemplate", "TriggerBinding", "Trigger", "EventListener", "ConfigMap"} <= kinds
+    assert {"ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"} <= kinds
+    for obj in objects:
+        assert all_schema_errors(obj) == [], f"{obj['kind']}/{obj['metadata']['name']}"
+
+
+def test_settings_reach_the_objects_that_use_them(tmp_path: Path) -> None:
+    copy = tmp_path / "triggers"
+    shutil.copytree(TRIGGERS_DIR, copy)
+    (copy / "settings.env").write_text(
+        "runner_url=http://172.18.0.1:18080\n"
+        "harbor_host=harbor.example.test:8443\n"
+        "build_namespace=ci-builds\n"
+        "tekton_namespace=tekton-system\n"
+        "build_task=tekton-runner-build-buildah\n"
+    )
+    objects = kustomize_build(copy)
+    named = by_kind_and_name(objects)
+
+    events = named[("ConfigMap", "config-events")]
+    assert events["metadata"]["namespace"] == "tekton-system"
+    assert events["data"] == {"formats": "tektonv1", "sink": "http://172.18.0.1:18080/cloudevents"}
+
+    for obj in objects:
+        if obj["kind"] in CLUSTER_SCOPED:
+            assert "namespace" not in obj["metadata"]
+        elif obj is not events:
+            assert obj["metadata"]["namespace"] == "ci-builds", f"{obj['kind']}/{obj['metadata']['name']}"
+    for kind in ("RoleBinding", "ClusterRoleBinding"):
+        subjects = named[(kind, "tekton-runner-eventlistener")]["subjects"]
+        assert [subject["namespace"] for subject in subjects] == ["ci-builds"]
+
+    for task in ("tekton-runner-build", "tekton-runner-build-buildah"):
+        params = {param["name"]: param for param in named[("Task", task)]["spec"]["params"]}
+        assert params["REGISTRY_HOST"]["default"] == "harbor.example.test:8443"
+
+    for template in ("tekton-runner-build", "tekton-runner-webhook-build"):
+        (resource,) = named[("TriggerTemplate", template)]["spec"]["resourcetemplates"]
+        assert resource["spec"]["taskRef"]["name"] == "tekton-runner-build-buildah"
+
+
+def test_kustomization_lists_every_manifest_in_triggers() -> None:
+    kustomization = yaml.safe_load((TRIGGERS_DIR / "kustomization.yaml").read_text())
+    manifests = {path.name for path in TRIGGERS_DIR.glob("*.yaml") if path.name != "kustomization.yaml"}
+    assert set(kustomization["resources"]) == manifests

@@ -66,7 +66,8 @@ async def deploy_dependency(ctx: ChainContext, run: Run, step: Step) -> StepOutc
     data = credentials(run, await _existing_credentials(ctx, run))
     for obj in ctx.renderer.render("dependency-secret.yaml.j2", {
         "name": naming.secret_name(run), "namespace": namespace,
-        "labels": naming.labels(run, "credentials"), "data": data,
+        "labels": naming.labels(run, "credentials"),
+        "data": {key: base64.b64encode(value.encode()).decode() for key, value in data.items()},
     }):
         await ctx.kube.apply(obj)
     services = []

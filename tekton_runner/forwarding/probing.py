@@ -7,7 +7,7 @@ import contextlib
 
 
 # The signature the /endpoint handler asked for; the deadline stays inside this one call.
-async def probe(host: str, port: int, timeout: float = 1.0) -> bool:  # noqa: ASYNC109
+async def probe(host: str, port: int, timeout: float = 1.0) -> bool:
     """True when a TCP connection to host:port completes within `timeout` seconds; closes it at once."""
     try:
         async with asyncio.timeout(timeout):

@@ -9,12 +9,19 @@ import socket
 from collections.abc import Callable
 
 from .stats import Traffic
+from .transports import TransportSession, start_transports
 
 _FLAGS = os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK
 # Rounds of splice per readiness callback before yielding, so one busy stream cannot starve the others.
 _ROUNDS = 16
 _IDLE, _READ, _WRITE, _DONE, _YIELD = range(5)
+# 1 MiB measured lowest CPU per GB relayed (64 KiB, 256 KiB, 1 MiB tried; docs/forwarding.md).
 PIPE_SIZE = 1 << 20
+MIN_PIPE_SIZE = 64 << 10
+
+
+class PipeStarved(OSError):
+    """The kernel would only give a pipe too small to splice through efficiently."""
 
 
 def available() -> bool:
@@ -60,8 +67,14 @@ class _Direction:
         try:
             fcntl.fcntl(self._pw, fcntl.F_SETPIPE_SZ, pipe_size)
         except OSError:
-            pass  # over the per-user pipe quota: the default 64 KiB pipe still works, only slower
+            pass  # not allowed to grow: whatever the kernel gave may still be enough, checked below
         self._cap = fcntl.fcntl(self._pw, fcntl.F_GETPIPE_SZ)
+        if self._cap < MIN_PIPE_SIZE:
+            # An unprivileged user over fs.pipe-user-pages-soft gets one-page pipes: too slow to use.
+            self.closed = True
+            os.close(self._pr)
+            os.close(self._pw)
+            raise PipeStarved(self._cap)
         self._pending = 0
         self._eof = False
         self._wait = _IDLE
@@ -145,9 +158,7 @@ class _Direction:
 class SpliceSession:
     """Relays one client/target pair in both directions until both have ended or one fails."""
 
-    def __init__(
-        self, client: socket.socket, target: socket.socket, traffic: Traffic, pipe_size: int
-    ) -> None:
+    def __init__(self, client: socket.socket, target: socket.socket, traffic: Traffic, pipe_size: int) -> None:
         self._loop = asyncio.get_running_loop()
         self._socks = (client, target)
         self.done: asyncio.Future[None] = self._loop.create_future()
@@ -191,8 +202,13 @@ class SpliceSession:
                 self.done.set_exception(exc)
 
 
-async def start_splice(client: socket.socket, target: socket.socket, traffic: Traffic) -> SpliceSession:
-    """Engine entry point: start relaying at once and return the session."""
-    session = SpliceSession(client, target, traffic, PIPE_SIZE)
+async def start_splice(
+    client: socket.socket, target: socket.socket, traffic: Traffic
+) -> SpliceSession | TransportSession:
+    """Engine entry point: start relaying at once; fall back to transports when pipes are rationed."""
+    try:
+        session = SpliceSession(client, target, traffic, PIPE_SIZE)
+    except PipeStarved:
+        return await start_transports(client, target, traffic)
     session.start()
     return session

@@ -86,9 +86,7 @@ class MappingCounters:
         if connect:
             self.connect_failures += 1
 
-    def snapshot(
-        self, mapping_id: MappingId, state: MappingState, listen: Address, target: Address
-    ) -> MappingStats:
+    def snapshot(self, mapping_id: MappingId, state: MappingState, listen: Address, target: Address) -> MappingStats:
         return MappingStats(
             mapping_id=mapping_id,
             state=state,

@@ -22,6 +22,7 @@ class _Side(asyncio.Protocol):
         self.peer: _Side
         self.transport: asyncio.Transport | None = None
         self.eof = False
+        self.early: list[bytes] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports do not inherit asyncio.Transport, though they implement it.
@@ -33,7 +34,10 @@ class _Side(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         peer = self.peer.transport
-        assert peer is not None
+        if peer is None:
+            # uvloop may deliver data before the peer transport exists, despite pause_reading().
+            self.early.append(data)
+            return
         peer.write(data)
         if self._to_target:
             self._session.traffic.to_target += len(data)
@@ -42,11 +46,23 @@ class _Side(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         self.eof = True
-        peer = self.peer.transport
-        assert peer is not None
-        peer.write_eof()
-        self._session.side_ended()
+        if self.peer.transport is not None:
+            self.peer.transport.write_eof()
+            self._session.side_ended()
         return True  # keep our write side open: the other direction goes on
+
+    def flush_early(self) -> None:
+        """Pass on what arrived before both transports existed, then start reading."""
+        peer = self.peer.transport
+        assert peer is not None and self.transport is not None
+        early, self.early = self.early, []
+        for data in early:
+            self.data_received(data)
+        if self.eof:
+            peer.write_eof()
+            self._session.side_ended()
+        else:
+            self.transport.resume_reading()
 
     def pause_writing(self) -> None:
         if self.peer.transport is not None:
@@ -100,9 +116,7 @@ class TransportSession:
                 self.done.set_exception(exc)
 
 
-async def start_transports(
-    client: socket.socket, target: socket.socket, traffic: Traffic
-) -> TransportSession:
+async def start_transports(client: socket.socket, target: socket.socket, traffic: Traffic) -> TransportSession:
     """Engine entry point: wrap both sockets in transports, then let bytes flow."""
     loop = asyncio.get_running_loop()
     session = TransportSession(traffic)
@@ -115,6 +129,5 @@ async def start_transports(
         target.close()
         raise
     for side in (session.client, session.target):
-        assert side.transport is not None
-        side.transport.resume_reading()
+        side.flush_early()
     return session

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import signal
 import sys
 from pathlib import Path
+
+import pytest
 
 from .test_forward_support import DEADLINE, close, connect, echo, read_all, serving
 
@@ -21,9 +24,20 @@ async def start_cli(*args: str) -> asyncio.subprocess.Process:
     )  # fmt: skip
 
 
-async def test_cli_relays_then_exits_zero_on_sigterm() -> None:
+def uvloop_installed() -> bool:
+    return importlib.util.find_spec("uvloop") is not None
+
+
+LOOPS = ["asyncio", pytest.param("uvloop", marks=pytest.mark.skipif(not uvloop_installed(), reason="no uvloop"))]
+
+
+@pytest.mark.parametrize("engine", ["auto", "transports"])
+@pytest.mark.parametrize("loop", LOOPS)
+async def test_cli_relays_then_exits_zero_on_sigterm(engine: str, loop: str) -> None:
     async with serving(echo) as target:
-        proc = await start_cli("--listen", "127.0.0.1:0", "--target", f"127.0.0.1:{target}")
+        proc = await start_cli(
+            "--listen", "127.0.0.1:0", "--target", f"127.0.0.1:{target}", "--engine", engine, "--loop", loop
+        )  # fmt: skip
         assert proc.stdout is not None
         try:
             async with asyncio.timeout(DEADLINE * 3):

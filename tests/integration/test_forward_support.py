@@ -63,9 +63,7 @@ async def serving(handler: Handler) -> AsyncIterator[int]:
 
 
 @contextlib.asynccontextmanager
-async def forwarding(
-    target_port: int, engine: str, **options: float | None
-) -> AsyncIterator[tuple[ForwardTable, int]]:
+async def forwarding(target_port: int, engine: str, **options: float | None) -> AsyncIterator[tuple[ForwardTable, int]]:
     """A table with one mapping "m" from a free loopback port to 127.0.0.1:target_port."""
     table = ForwardTable(RelayOptions(engine=engine, **options))  # type: ignore[arg-type]
     async with table:

@@ -49,6 +49,7 @@ def test_settings_file_names_every_input() -> None:
         "build_namespace",
         "tekton_namespace",
         "build_task",
+        "cache_repo",
     }
 
 
@@ -70,6 +71,7 @@ def test_settings_reach_the_objects_that_use_them(tmp_path: Path) -> None:
         "build_namespace=ci-builds\n"
         "tekton_namespace=tekton-system\n"
         "build_task=tekton-runner-build-buildah\n"
+        "cache_repo=harbor.example.test:8443/tekton-runner/cache\n"
     )
     objects = kustomize_build(copy)
     named = by_kind_and_name(objects)
@@ -90,6 +92,7 @@ def test_settings_reach_the_objects_that_use_them(tmp_path: Path) -> None:
     for task in ("tekton-runner-build", "tekton-runner-build-buildah"):
         params = {param["name"]: param for param in named[("Task", task)]["spec"]["params"]}
         assert params["REGISTRY_HOST"]["default"] == "harbor.example.test:8443"
+        assert params["CACHE_REPO"]["default"] == "harbor.example.test:8443/tekton-runner/cache"
 
     for template in ("tekton-runner-build", "tekton-runner-webhook-build"):
         (resource,) = named[("TriggerTemplate", template)]["spec"]["resourcetemplates"]
@@ -100,3 +103,30 @@ def test_kustomization_lists_every_manifest_in_triggers() -> None:
     kustomization = yaml.safe_load((TRIGGERS_DIR / "kustomization.yaml").read_text())
     manifests = {path.name for path in TRIGGERS_DIR.glob("*.yaml") if path.name != "kustomization.yaml"}
     assert set(kustomization["resources"]) == manifests
+
+
+def test_public_webhook_listener_component_adds_a_listener_for_webhook_triggers_only(tmp_path: Path) -> None:
+    copy = tmp_path / "triggers"
+    shutil.copytree(TRIGGERS_DIR, copy)
+    (copy / "settings.env").write_text(
+        (copy / "settings.env").read_text().replace("build_namespace=tekton-pipelines", "build_namespace=ci-builds")
+    )
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": ["../triggers"],
+                "components": ["../triggers/components/public-webhook-listener"],
+            }
+        )
+    )
+    named = by_kind_and_name(kustomize_build(overlay))
+    public = named[("EventListener", "tekton-runner-webhooks")]
+    assert public["metadata"]["namespace"] == "ci-builds"
+    assert all_schema_errors(public) == []
+    selector = public["spec"]["labelSelector"]["matchLabels"]
+    build_request = named[("Trigger", "tekton-runner-build-request")]
+    assert not selector.items() <= build_request["metadata"]["labels"].items()

@@ -490,7 +490,7 @@ def load_yaml_documents(path: Path) -> list[dict[str, Any]]:
 def triggers_objects() -> list[dict[str, Any]]:
     objects: list[dict[str, Any]] = []
     for path in sorted(TRIGGERS_DIR.rglob("*.yaml")):
-        if path.name == "kustomization.yaml" or path.parent.name == "components":
+        if path.name == "kustomization.yaml" or "components" in path.relative_to(TRIGGERS_DIR).parts:
             continue
         objects += load_yaml_documents(path)
     return objects

@@ -9,11 +9,9 @@ import hmac
 import json
 from typing import Any
 
-import celpy
 import jinja2
 import pytest
 import yaml
-from celpy import celtypes
 
 from tests.unit.test_triggers_support import (
     all_schema_errors,
@@ -24,6 +22,14 @@ from tests.unit.test_triggers_support import (
     taskrun_against_task_errors,
     triggers_objects,
 )
+
+try:  # cel-python evaluates the CEL filter; without it only the CEL checks are skipped.
+    import celpy
+    from celpy import celtypes
+except ImportError:  # pragma: no cover - the dev extra installs it
+    celpy = None
+
+needs_cel = pytest.mark.skipif(celpy is None, reason="cel-python (dev extra) is not installed")
 
 SECRET = b"webhook-secret-value"
 APP: dict[str, str] = {
@@ -75,7 +81,8 @@ def interceptor(trigger: dict[str, Any], name: str) -> dict[str, Any]:
     return {param["name"]: param["value"] for param in found[0]["params"]}
 
 
-def _truncate(text: celtypes.StringType, length: celtypes.IntType) -> celtypes.StringType:
+def _truncate(text: Any, length: Any) -> Any:
+    """Triggers' CEL extension string.truncate(n)."""
     return celtypes.StringType(str(text)[: int(length)])
 
 
@@ -156,6 +163,7 @@ def test_webhook_bindings_give_every_template_param_exactly_once() -> None:
     assert sorted(names) == sorted(param["name"] for param in template["spec"]["params"])
 
 
+@needs_cel
 def test_signed_push_to_the_registered_branch_builds_the_app() -> None:
     taskrun = deliver(rendered_trigger(), push_body())
     assert taskrun is not None
@@ -179,6 +187,7 @@ def test_signed_push_to_the_registered_branch_builds_the_app() -> None:
     assert taskrun_against_task_errors(taskrun, find_object(triggers_objects(), "Task", "tekton-runner-build")) == []
 
 
+@needs_cel
 @pytest.mark.parametrize(
     "registered",
     ["https://github.com/acme/web.git", "https://github.com/acme/web", "git@github.com:acme/web.git"],
@@ -187,6 +196,7 @@ def test_registered_url_matches_in_any_of_githubs_url_forms(registered: str) -> 
     assert deliver(rendered_trigger(git_url=registered), push_body()) is not None
 
 
+@needs_cel
 @pytest.mark.parametrize(
     "body",
     [
@@ -209,6 +219,7 @@ def test_push_outside_the_registered_repository_and_branch_builds_nothing(body: 
     assert deliver(rendered_trigger(), body) is None
 
 
+@needs_cel
 def test_unsigned_wrongly_signed_or_non_push_deliveries_build_nothing() -> None:
     body = push_body()
     raw = json.dumps(body).encode()
@@ -248,6 +259,7 @@ def test_hostile_app_inputs_cannot_change_the_trigger_structure(hostile: str) ->
     assert interceptor(evil, "github")["secretRef"] == {"secretName": hostile, "secretKey": hostile}
 
 
+@needs_cel
 @pytest.mark.parametrize("hostile", HOSTILE)
 def test_hostile_repository_and_branch_stay_literals_inside_the_cel_filter(hostile: str) -> None:
     trigger = rendered_trigger(git_url=hostile, branch=hostile)

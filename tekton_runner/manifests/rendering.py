@@ -9,6 +9,7 @@ from typing import Any
 
 import jinja2
 import yaml
+from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
 KubeObject = dict[str, Any]
@@ -51,6 +52,13 @@ def _check(obj: object, template: str) -> KubeObject:
     return obj
 
 
+def _tojson(value: object) -> Markup:
+    """Jinja's tojson, but a missing value is an error rather than something json.dumps chokes on."""
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()
+    return htmlsafe_json_dumps(value)
+
+
 class Renderer:
     def __init__(self, directory: Path | None = None) -> None:
         self._env = jinja2.Environment(
@@ -60,6 +68,9 @@ class Renderer:
             finalize=_only_json,
             keep_trailing_newline=True,
         )
+        self._env.filters["tojson"] = _tojson
+        # Jinja's globals (range, dict, namespace...) would stand in for a missing value of the same name.
+        self._env.globals.clear()
 
     def render(self, template: str, values: Mapping[str, Any]) -> list[KubeObject]:
         """Every document of `template` rendered with `values`, parsed and shape-checked."""

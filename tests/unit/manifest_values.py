@@ -1,0 +1,35 @@
+"""Representative values for every runner template, as the chain passes them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+LABELS = {
+    "tekton-runner.io/run-id": "r-0123456789abcdef", "tekton-runner.io/workspace": "demo",
+    "tekton-runner.io/app": "shop", "app.kubernetes.io/managed-by": "tekton-runner",
+}
+IMAGE = "harbor.test/library/demo-shop@sha256:" + "ab" * 32
+
+
+def values(template: str, *, env_value: str = "hello", command: list[str] | None = None) -> dict[str, Any]:
+    common = {"namespace": "ws-demo", "labels": LABELS, "pull_secrets": [{"name": "harbor-pull"}]}
+    secret_env = [{"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "shop-deps", "key": "DATABASE_URL"}}}]
+    return {
+        "namespace.yaml.j2": {"namespace": "ws-demo", "workspace_labels": {"tekton-runner.io/workspace": "demo"}},
+        "dependency-secret.yaml.j2": {**common, "name": "shop-deps", "data": {"PGPASSWORD": "c2VjcmV0"}},
+        "redis.yaml.j2": {**common, "name": "shop-redis", "selector": {"tekton-runner.io/app": "shop"},
+                          "image": "redis:7-alpine", "secret": "shop-deps"},
+        "postgres.yaml.j2": {**common, "name": "shop-postgres", "selector": {"tekton-runner.io/app": "shop"},
+                             "image": "postgres:16-alpine", "secret": "shop-deps"},
+        "migration-job.yaml.j2": {**common, "name": "shop-migrate-01234567", "image": IMAGE,
+                                  "command": command or ["./manage.py", "migrate"], "env": secret_env},
+        "app.yaml.j2": {**common, "name": "shop", "selector": {"tekton-runner.io/app": "shop"},
+                        "pod_labels": LABELS, "image": IMAGE, "replicas": 1, "port": 8080,
+                        "env": [{"name": "GREETING", "value": env_value}, *secret_env]},
+    }[template]
+
+
+RUNNER_TEMPLATES = (
+    "namespace.yaml.j2", "dependency-secret.yaml.j2", "redis.yaml.j2", "postgres.yaml.j2",
+    "migration-job.yaml.j2", "app.yaml.j2",
+)

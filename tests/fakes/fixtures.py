@@ -1,6 +1,7 @@
 """Pytest fixtures for the fake Kubernetes API (load them from tests/conftest.py with pytest_plugins)."""
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,8 +11,15 @@ import pytest
 import pytest_asyncio
 import yaml
 from kubernetes_asyncio import client, config
+from kubernetes_asyncio.client.rest import ApiException
 
 from tests.fakes.kube_api import FakeKubeApi
+
+
+def status_body(error: ApiException) -> dict[str, Any]:
+    """The Status object of a failed call (kind, reason, code, message, details)."""
+    body: dict[str, Any] = json.loads(error.body or b"{}")
+    return body
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from tests.fakes.resources import ResourceRegistry, ResourceType
 from tests.fakes.serving import KubeHandler
 from tests.fakes.store import Json, ObjectStore
 from tests.fakes.verbs import Verbs
+from tests.fakes.watching import Watches
 
 DEFAULT_TOKEN = "fake-kube-token"
 
@@ -31,7 +32,9 @@ class FakeKubeApi:
         self.store = ObjectStore(require_namespaces=require_namespaces)
         self.faults = FaultBook()
         self.requests: list[RecordedRequest] = []
-        self._verbs = Verbs(self.registry, self.store)
+        self.watches = Watches()
+        self.store.on_change = self.watches.record
+        self._verbs = Verbs(self.registry, self.store, self.watches)
         self._handler = KubeHandler(self.registry, self._verbs, self.faults, self.requests)
         self._server: TestServer | None = None
         self._kubeconfig: Path | None = None
@@ -43,6 +46,7 @@ class FakeKubeApi:
     async def close(self) -> None:
         for hold in self.faults.holds:
             hold.release.set()  # nothing stays parked on a hold once the test is over
+        self.watches.end_all()
         if self._server is not None:
             await self._server.close()
             self._server = None
@@ -117,6 +121,16 @@ class FakeKubeApi:
     ) -> Hold:
         """Hold matching requests until `hold.release` (an asyncio.Event) is set; await `hold.arrived`."""
         return self.faults.delay(method=method, path_regex=path_regex, times=times, release=release)
+
+    # Watches.
+
+    async def wait_for_watches(self, count: int = 1) -> None:
+        """Wait until `count` watches are open; changes made after that reach them (no sleeps needed)."""
+        await self.watches.wait_open(count)
+
+    def end_watches(self) -> None:
+        """End every open watch stream, as a real server does now and then; clients must re-watch."""
+        self.watches.end_all()
 
     # Request history.
 

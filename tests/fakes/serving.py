@@ -1,5 +1,7 @@
 """The aiohttp side of the fake Kubernetes API: records each request, applies faults, answers discovery."""
 
+import asyncio
+import contextlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -66,14 +68,33 @@ class KubeHandler:
         self.requests.append(record)
         await self.faults.wait_if_held(request.method, request.path)
         fault = self.faults.fault_for(request.method, request.path)
-        if fault is not None:
-            response = _fault_response(fault)
-        else:
-            try:
+        where = paths.parse(request.path)
+        try:
+            if fault is not None:
+                response: web.StreamResponse = _fault_response(fault)
+            elif isinstance(where, paths.ResourcePath) and self.verbs.is_watch(request.method, record.query):
+                return await self._stream(request, record, where)
+            else:
                 response = self._serve(request.method, record)
-            except ApiError as error:
-                response = _status_response(error)
+        except ApiError as error:
+            response = _status_response(error)
         record.status = response.status
+        return response
+
+    async def _stream(
+        self, request: web.Request, record: RecordedRequest, where: paths.ResourcePath
+    ) -> web.StreamResponse:
+        """A watch: one JSON event per line until timeoutSeconds, the fake ends watches, or the client leaves."""
+        events = self.verbs.watch(where, record.query)
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        record.status = 200
+        seconds = record.query.get("timeoutSeconds")
+        with contextlib.suppress(TimeoutError, ConnectionResetError):
+            async with contextlib.aclosing(events), asyncio.timeout(float(seconds) if seconds else None):
+                async for event in events:
+                    await response.write(json.dumps(event).encode() + b"\n")
+            await response.write_eof()
         return response
 
     def _serve(self, method: str, record: RecordedRequest) -> web.Response:

@@ -3,6 +3,7 @@
 import copy
 import datetime
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +12,7 @@ from tests.fakes.resources import ResourceType
 
 Json = dict[str, Any]
 Key = tuple[str, str, str, str]  # group, plural, namespace ("" when cluster-scoped), name
+ChangeHook = Callable[[str, str, str, Json, int], None]  # event type, group, plural, object, resourceVersion
 
 _SERVER_FIELDS = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields")
 
@@ -52,6 +54,7 @@ class ObjectStore:
     objects: dict[Key, Json] = field(default_factory=dict)
     applied: dict[Key, dict[str, Json]] = field(default_factory=dict)
     resource_version: int = 1000  # the last one handed out; every write takes the next
+    on_change: ChangeHook | None = None
 
     @staticmethod
     def key(rtype: ResourceType, namespace: str | None, name: str) -> Key:
@@ -104,7 +107,12 @@ class ObjectStore:
             meta["generation"] = int(old_meta.get("generation", 1)) + 1
         meta["resourceVersion"] = self._bump()
         self.objects[self.key(rtype, namespace, meta["name"])] = obj
+        self._notify("ADDED" if before is None else "MODIFIED", rtype.group, rtype.plural, obj)
         return copy.deepcopy(obj)
+
+    def _notify(self, event_type: str, group: str, plural: str, obj: Json) -> None:
+        if self.on_change is not None:
+            self.on_change(event_type, group, plural, obj, self.resource_version)
 
     def _record_manager(self, obj: Json, manager: str, operation: str) -> None:
         entries = [entry for entry in obj["metadata"].get("managedFields", []) if entry["manager"] != manager]
@@ -160,13 +168,15 @@ class ObjectStore:
 
     def delete(self, rtype: ResourceType, namespace: str | None, name: str) -> Json:
         """Remove an object at once (no finalizers, no grace); a namespace takes its contents with it."""
-        obj = self.get(rtype, namespace, name)
-        key = self.key(rtype, namespace, name)
-        del self.objects[key]
-        self.applied.pop(key, None)
+        self.get(rtype, namespace, name)  # 404 when absent
         if (rtype.group, rtype.plural) == ("", "namespaces"):
-            for inner in [key for key in self.objects if key[2] == name]:
-                del self.objects[inner]
-                self.applied.pop(inner, None)
-        self._bump()
+            for inner in [inner for inner in self.objects if inner[2] == name]:
+                self._remove(inner)
+        return self._remove(self.key(rtype, namespace, name))
+
+    def _remove(self, key: Key) -> Json:
+        obj = self.objects.pop(key)
+        self.applied.pop(key, None)
+        obj["metadata"]["resourceVersion"] = self._bump()
+        self._notify("DELETED", key[0], key[1], obj)
         return obj

@@ -2,7 +2,7 @@
 
 import copy
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +12,7 @@ from tests.fakes import merging, selectors
 from tests.fakes.paths import ResourcePath
 from tests.fakes.resources import ResourceRegistry, ResourceType
 from tests.fakes.store import ApiError, Json, ObjectStore
+from tests.fakes.watching import Watches
 
 APPLY = "application/apply-patch+yaml"
 MERGE = "application/merge-patch+json"
@@ -40,13 +41,37 @@ class Verbs:
 
     registry: ResourceRegistry
     store: ObjectStore
+    watches: Watches
     pod_logs: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    @staticmethod
+    def is_watch(method: str, query: Mapping[str, str]) -> bool:
+        return method == "GET" and _flag(query, "watch")
+
+    def watch(self, where: ResourcePath, query: Mapping[str, str]) -> AsyncGenerator[Json, None]:
+        """Events for a watch on a collection, filtered like a LIST; raises before streaming on bad input."""
+        if where.name is not None:
+            raise ApiError(405, "MethodNotAllowed", "watch a collection, with fieldSelector=metadata.name=...")
+        rtype = self._type("GET", where, b"", "")
+        labels, fields = query.get("labelSelector"), query.get("fieldSelector")
+        try:
+            selectors.match_labels({}, labels)
+            selectors.match_fields({}, fields)
+        except selectors.SelectorError as exc:
+            raise ApiError(400, "BadRequest", str(exc)) from exc
+
+        def matches(obj: Json) -> bool:
+            in_namespace = where.namespace is None or obj["metadata"].get("namespace") == where.namespace
+            return in_namespace and selectors.match_labels(obj, labels) and selectors.match_fields(obj, fields)
+
+        initial = [obj for obj in self.store.list(rtype, where.namespace) if matches(obj)]
+        since = query.get("resourceVersion")
+        since_version = int(since) if since and since != "0" else None
+        return self.watches.stream(rtype.group, rtype.plural, matches, initial, since_version)
 
     def serve(
         self, method: str, where: ResourcePath, query: Mapping[str, str], content_type: str, raw: bytes
     ) -> tuple[int, Json | str]:
-        if _flag(query, "watch"):
-            raise ApiError(405, "MethodNotAllowed", "watch is not supported by the fake Kubernetes API")
         rtype = self._type(method, where, raw, content_type)
         if where.name is None:
             return self._collection(method, rtype, where, query, content_type, raw)

@@ -1,7 +1,6 @@
 """Injected faults on the fake: error statuses with Retry-After, requests held on an event, request log."""
 
 import asyncio
-import json
 from typing import Any
 
 import aiohttp
@@ -10,14 +9,16 @@ from kubernetes_asyncio import client
 from kubernetes_asyncio.client.rest import ApiException
 
 from tests.fakes import FakeKubeApi
+from tests.fakes.fixtures import status_body
 
 pytest_plugins = ["tests.fakes.fixtures"]  # harmless once tests/conftest.py loads it for every test
+# kubernetes_asyncio 36 accepts _content_type at runtime; its type stubs do not declare it.
 
 CONFIG_MAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"k": "v"}}
 
 
 async def apply_config_map(api_client: client.ApiClient, **kwargs: Any) -> Any:
-    return await client.CoreV1Api(api_client).patch_namespaced_config_map(
+    return await client.CoreV1Api(api_client).patch_namespaced_config_map(  # type: ignore[call-arg]
         "cfg",
         "ws-demo",
         CONFIG_MAP,
@@ -40,8 +41,8 @@ async def test_throttling_fault_answers_429_with_retry_after_then_lets_requests_
         failures.append(caught.value)
     applied = await apply_config_map(fake_kube_client)
 
-    assert [(e.status, e.headers["Retry-After"]) for e in failures] == [(429, "3"), (429, "3")]
-    assert json.loads(failures[0].body)["reason"] == "TooManyRequests"
+    assert [(e.status, e.headers["Retry-After"] if e.headers else None) for e in failures] == [(429, "3"), (429, "3")]
+    assert status_body(failures[0])["reason"] == "TooManyRequests"
     assert applied.data == {"k": "v"}
     assert fault.hits == 2
     assert [request.status for request in fake_kube.applies("ConfigMap", "cfg")] == [429, 429, 201]
@@ -58,7 +59,7 @@ async def test_server_error_fault_matches_only_its_method_and_path(
         with pytest.raises(ApiException) as caught:
             await core.list_namespaced_secret("ws-demo")
         assert caught.value.status == 500
-    await core.create_namespaced_secret("ws-demo", {"metadata": {"name": "s"}})
+    await core.create_namespaced_secret("ws-demo", client.V1Secret(metadata=client.V1ObjectMeta(name="s")))
     config_maps = await core.list_namespaced_config_map("ws-demo")
 
     assert config_maps.items == []
@@ -74,7 +75,7 @@ async def test_conflict_fault_carries_a_custom_reason_and_message(
     with pytest.raises(ApiException) as caught:
         await apply_config_map(fake_kube_client)
 
-    body = json.loads(caught.value.body)
+    body = status_body(caught.value)
     assert (caught.value.status, body["reason"], body["message"]) == (
         409,
         "Conflict",
@@ -116,9 +117,7 @@ async def test_requests_are_recorded_with_method_path_query_type_and_body(
 ) -> None:
     fake_kube.add_namespace("ws-demo")
     await apply_config_map(fake_kube_client, force=True)
-    await client.CoreV1Api(fake_kube_client).list_namespaced_config_map(
-        "ws-demo", label_selector="a in (b,c)"
-    )
+    await client.CoreV1Api(fake_kube_client).list_namespaced_config_map("ws-demo", label_selector="a in (b,c)")
 
     apply, listing = fake_kube.requests
     assert (apply.method, apply.path) == ("PATCH", "/api/v1/namespaces/ws-demo/configmaps/cfg")

@@ -13,7 +13,8 @@ async def test_kubeconfig_from_the_fixture_loads_with_load_kube_config(
     fake_kube: FakeKubeApi, fake_kubeconfig: Path
 ) -> None:
     configuration = client.Configuration()
-    # Reads the file inside the loop; under blockbuster use real_api_client (a thread, then the dict).
+    # This call stats and reads the file inside the event loop: blockbuster, if enabled, flags it (in any
+    # thread's loop). real_api_client shows the non-blocking way: read in a thread, load_kube_config_from_dict.
     await config.load_kube_config(config_file=str(fake_kubeconfig), client_configuration=configuration)
     async with client.ApiClient(configuration) as api_client:
         version = await client.VersionApi(api_client).get_code()

@@ -1,12 +1,11 @@
 """The fake Kubernetes API answers reads, selectors and discovery the way kubernetes_asyncio expects."""
 
-import json
-
 import pytest
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.rest import ApiException
 
 from tests.fakes import FakeKubeApi
+from tests.fakes.fixtures import status_body
 
 pytest_plugins = ["tests.fakes.fixtures"]  # harmless once tests/conftest.py loads it for every test
 
@@ -44,7 +43,7 @@ async def test_missing_object_is_a_404_status_like_the_real_server(
         await client.AppsV1Api(fake_kube_client).read_namespaced_deployment("shop", "ws-demo")
 
     assert caught.value.status == 404
-    body = json.loads(caught.value.body)
+    body = status_body(caught.value)
     assert body["kind"] == "Status" and body["apiVersion"] == "v1"
     assert (body["status"], body["reason"], body["code"]) == ("Failure", "NotFound", 404)
     assert body["message"] == 'deployments.apps "shop" not found'
@@ -66,9 +65,7 @@ async def test_list_filters_by_label_selector(
     fake_kube: FakeKubeApi, fake_kube_client: client.ApiClient, selector: str, expected: list[str]
 ) -> None:
     seed_secrets(fake_kube)
-    listed = await client.CoreV1Api(fake_kube_client).list_namespaced_secret(
-        "ws-demo", label_selector=selector
-    )
+    listed = await client.CoreV1Api(fake_kube_client).list_namespaced_secret("ws-demo", label_selector=selector)
     assert [item.metadata.name for item in listed.items] == expected
 
 
@@ -86,9 +83,7 @@ async def test_list_across_namespaces_and_by_field_selector(
     assert int(everywhere.metadata.resource_version) >= 1000
 
 
-async def test_malformed_selector_is_a_400(
-    fake_kube: FakeKubeApi, fake_kube_client: client.ApiClient
-) -> None:
+async def test_malformed_selector_is_a_400(fake_kube: FakeKubeApi, fake_kube_client: client.ApiClient) -> None:
     seed_secrets(fake_kube)
     with pytest.raises(ApiException) as caught:
         await client.CoreV1Api(fake_kube_client).list_namespaced_secret("ws-demo", label_selector="a in (b")
@@ -115,18 +110,12 @@ async def test_cluster_scoped_kinds_are_listed_and_read_without_namespace(
     assert namespace.metadata.labels == {"tekton-runner.io/workspace": "demo"}
 
 
-async def test_unknown_resource_types_list_empty(
-    fake_kube: FakeKubeApi, fake_kube_client: client.ApiClient
-) -> None:
-    listed = await client.CustomObjectsApi(fake_kube_client).list_cluster_custom_object(
-        "example.com", "v1", "widgets"
-    )
+async def test_unknown_resource_types_list_empty(fake_kube: FakeKubeApi, fake_kube_client: client.ApiClient) -> None:
+    listed = await client.CustomObjectsApi(fake_kube_client).list_cluster_custom_object("example.com", "v1", "widgets")
     assert listed["items"] == []
 
 
-async def test_discovery_documents_are_served(
-    fake_kube: FakeKubeApi, fake_kube_client: client.ApiClient
-) -> None:
+async def test_discovery_documents_are_served(fake_kube: FakeKubeApi, fake_kube_client: client.ApiClient) -> None:
     version = await client.VersionApi(fake_kube_client).get_code()
     core_versions = await client.CoreApi(fake_kube_client).get_api_versions()
     groups = await client.ApisApi(fake_kube_client).get_api_versions()
@@ -142,9 +131,7 @@ async def test_discovery_documents_are_served(
 
 async def test_pod_log_is_served_as_text(fake_kube: FakeKubeApi, fake_kube_client: client.ApiClient) -> None:
     fake_kube.add_namespace("ws-demo")
-    fake_kube.put_object(
-        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "migrate-x", "namespace": "ws-demo"}}
-    )
+    fake_kube.put_object({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "migrate-x", "namespace": "ws-demo"}})
     fake_kube.set_pod_log("ws-demo", "migrate-x", "applied 3 migrations\n")
 
     text = await client.CoreV1Api(fake_kube_client).read_namespaced_pod_log("migrate-x", "ws-demo")

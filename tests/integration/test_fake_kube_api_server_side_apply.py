@@ -1,6 +1,5 @@
 """Server-side apply through kubernetes_asyncio creates, updates and records field managers on the fake."""
 
-import json
 from typing import Any
 
 import pytest
@@ -8,8 +7,10 @@ from kubernetes_asyncio import client
 from kubernetes_asyncio.client.rest import ApiException
 
 from tests.fakes import FakeKubeApi
+from tests.fakes.fixtures import status_body
 
 pytest_plugins = ["tests.fakes.fixtures"]  # harmless once tests/conftest.py loads it for every test
+# kubernetes_asyncio 36 accepts _content_type at runtime; its type stubs do not declare it.
 
 APPLY = "application/apply-patch+yaml"
 MANAGER = "tekton-runner"
@@ -82,9 +83,7 @@ async def test_apply_keeps_status_and_fields_of_other_writers(
     annotate = {"metadata": {"annotations": {"seen-by": "someone-else"}}}
     await client.AppsV1Api(fake_kube_client).patch_namespaced_deployment("shop", "ws-demo", annotate)
 
-    applied = await apply_raw(
-        fake_kube_client, path, {**deployment("shop:2", {}), "status": {"readyReplicas": 9}}
-    )
+    applied = await apply_raw(fake_kube_client, path, {**deployment("shop:2", {}), "status": {"readyReplicas": 9}})
 
     assert applied["status"] == {"readyReplicas": 1}
     assert applied["metadata"]["annotations"] == {"seen-by": "someone-else"}
@@ -112,10 +111,10 @@ async def test_typed_patch_methods_apply_with_content_type_override(
     config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"k": "v"}}
     apps = client.AppsV1Api(fake_kube_client)
 
-    applied_cm = await client.CoreV1Api(fake_kube_client).patch_namespaced_config_map(
+    applied_cm = await client.CoreV1Api(fake_kube_client).patch_namespaced_config_map(  # type: ignore[call-arg]
         "cfg", "ws-demo", config_map, field_manager=MANAGER, force=True, _content_type=APPLY
     )
-    created = await apps.patch_namespaced_deployment(
+    created = await apps.patch_namespaced_deployment(  # type: ignore[call-arg]
         "shop", "ws-demo", deployment("shop:1", {}), field_manager=MANAGER, force=True, _content_type=APPLY
     )
 
@@ -141,7 +140,7 @@ async def test_custom_objects_apply_returns_none_when_it_creates(
     custom = client.CustomObjectsApi(fake_kube_client)
 
     def apply() -> Any:
-        return custom.patch_namespaced_custom_object(
+        return custom.patch_namespaced_custom_object(  # type: ignore[call-arg]
             "tekton.dev", "v1", "ws-demo", "taskruns", "build-r1", task_run,
             field_manager=MANAGER, force=True, _content_type=APPLY,
         )  # fmt: skip
@@ -151,9 +150,7 @@ async def test_custom_objects_apply_returns_none_when_it_creates(
 
     assert on_create is None
     assert on_update["metadata"]["name"] == "build-r1"
-    assert [obj["metadata"]["name"] for obj in fake_kube.objects("taskruns.tekton.dev", "ws-demo")] == [
-        "build-r1"
-    ]
+    assert [obj["metadata"]["name"] for obj in fake_kube.objects("taskruns.tekton.dev", "ws-demo")] == ["build-r1"]
 
 
 async def test_each_object_is_applied_exactly_once_is_assertable(
@@ -162,13 +159,9 @@ async def test_each_object_is_applied_exactly_once_is_assertable(
     fake_kube.add_namespace("ws-demo")
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "shop-db"}, "stringData": {"u": "x"}}
     await apply_raw(fake_kube_client, "/api/v1/namespaces/ws-demo/secrets/shop-db", secret)
-    await apply_raw(
-        fake_kube_client, "/apis/apps/v1/namespaces/ws-demo/deployments/shop", deployment("s:1", {})
-    )
+    await apply_raw(fake_kube_client, "/apis/apps/v1/namespaces/ws-demo/deployments/shop", deployment("s:1", {}))
 
-    applied = [
-        (request.path.rsplit("/", 2)[-2], request.query["fieldManager"]) for request in fake_kube.applies()
-    ]
+    applied = [(request.path.rsplit("/", 2)[-2], request.query["fieldManager"]) for request in fake_kube.applies()]
     assert sorted(applied) == [("deployments", MANAGER), ("secrets", MANAGER)]
 
 
@@ -178,7 +171,7 @@ async def test_apply_without_field_manager_is_rejected(
     fake_kube.add_namespace("ws-demo")
     config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}}
     with pytest.raises(ApiException) as caught:
-        await client.CoreV1Api(fake_kube_client).patch_namespaced_config_map(
+        await client.CoreV1Api(fake_kube_client).patch_namespaced_config_map(  # type: ignore[call-arg]
             "cfg", "ws-demo", config_map, _content_type=APPLY
         )
     assert caught.value.status == 400
@@ -189,11 +182,9 @@ async def test_apply_into_a_missing_namespace_is_a_404(
     fake_kube: FakeKubeApi, fake_kube_client: client.ApiClient
 ) -> None:
     with pytest.raises(ApiException) as caught:
-        await apply_raw(
-            fake_kube_client, "/apis/apps/v1/namespaces/ws-nope/deployments/shop", deployment("s", {})
-        )
+        await apply_raw(fake_kube_client, "/apis/apps/v1/namespaces/ws-nope/deployments/shop", deployment("s", {}))
     assert caught.value.status == 404
-    assert json.loads(caught.value.body)["message"] == 'namespaces "ws-nope" not found'
+    assert status_body(caught.value)["message"] == 'namespaces "ws-nope" not found'
     assert fake_kube.objects("Deployment") == []
 
 

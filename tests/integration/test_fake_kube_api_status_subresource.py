@@ -9,11 +9,10 @@ from kubernetes_asyncio.client.rest import ApiException
 from tests.fakes import FakeKubeApi
 
 pytest_plugins = ["tests.fakes.fixtures"]  # harmless once tests/conftest.py loads it for every test
+# kubernetes_asyncio 36 accepts _content_type at runtime; its type stubs do not declare it.
 
 SUCCEEDED = {
-    "conditions": [
-        {"type": "Succeeded", "status": "True", "reason": "Succeeded", "message": "All Steps completed"}
-    ],
+    "conditions": [{"type": "Succeeded", "status": "True", "reason": "Succeeded", "message": "All Steps completed"}],
     "completionTime": "2026-01-01T00:01:00Z",
     "results": [{"name": "IMAGE_DIGEST", "type": "string", "value": "sha256:abc"}],
 }
@@ -46,7 +45,7 @@ async def test_taskrun_status_patched_through_custom_objects_api(
     before = fake_kube.get_object("TaskRun", "build-r1", "ws-demo")
     custom = client.CustomObjectsApi(fake_kube_client)
 
-    await custom.patch_namespaced_custom_object_status(
+    await custom.patch_namespaced_custom_object_status(  # type: ignore[call-arg]
         "tekton.dev", "v1", "ws-demo", "taskruns", "build-r1", {"status": SUCCEEDED},
         _content_type="application/merge-patch+json",
     )  # fmt: skip
@@ -101,7 +100,7 @@ async def test_status_writes_ignore_everything_but_status(
     seed(fake_kube)
     patch = {"spec": {"replicas": 5}, "status": {"readyReplicas": 1, "replicas": 1}}
 
-    await client.AppsV1Api(fake_kube_client).patch_namespaced_deployment_status(
+    await client.AppsV1Api(fake_kube_client).patch_namespaced_deployment_status(  # type: ignore[call-arg]
         "shop", "ws-demo", patch, _content_type="application/merge-patch+json"
     )
 
@@ -135,7 +134,7 @@ async def test_status_subresource_of_a_cluster_scoped_namespace(
 ) -> None:
     fake_kube.add_namespace("ws-demo")
 
-    await client.CoreV1Api(fake_kube_client).patch_namespace_status(
+    await client.CoreV1Api(fake_kube_client).patch_namespace_status(  # type: ignore[call-arg]
         "ws-demo", {"status": {"phase": "Active"}}, _content_type="application/merge-patch+json"
     )
     read = await client.CoreV1Api(fake_kube_client).read_namespace_status("ws-demo")

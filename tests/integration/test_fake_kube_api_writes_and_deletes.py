@@ -1,16 +1,19 @@
 """Create, patch, replace and delete on the fake answer like the real API server, conflicts included."""
 
-import json
+from typing import Any
 
 import pytest
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.rest import ApiException
 
 from tests.fakes import FakeKubeApi
+from tests.fakes.fixtures import status_body
 
 pytest_plugins = ["tests.fakes.fixtures"]  # harmless once tests/conftest.py loads it for every test
+# kubernetes_asyncio 36 accepts _content_type at runtime; its type stubs do not declare it.
 
-SERVICE = {
+# A plain dict, as the product sends; the stubs ask for V1Service but the client serialises either.
+SERVICE: Any = {
     "apiVersion": "v1",
     "kind": "Service",
     "metadata": {"name": "shop", "labels": {"app": "shop"}},
@@ -29,18 +32,16 @@ async def test_creating_an_existing_object_is_a_409_already_exists(
         await core.create_namespaced_service("ws-demo", SERVICE)
 
     assert caught.value.status == 409
-    assert json.loads(caught.value.body)["reason"] == "AlreadyExists"
+    assert status_body(caught.value)["reason"] == "AlreadyExists"
     assert len(fake_kube.objects("Service", "ws-demo")) == 1
 
 
-async def test_deleting_a_missing_object_is_a_404(
-    fake_kube: FakeKubeApi, fake_kube_client: client.ApiClient
-) -> None:
+async def test_deleting_a_missing_object_is_a_404(fake_kube: FakeKubeApi, fake_kube_client: client.ApiClient) -> None:
     fake_kube.add_namespace("ws-demo")
     with pytest.raises(ApiException) as caught:
         await client.BatchV1Api(fake_kube_client).delete_namespaced_job("migrate", "ws-demo")
     assert caught.value.status == 404
-    assert json.loads(caught.value.body)["reason"] == "NotFound"
+    assert status_body(caught.value)["reason"] == "NotFound"
 
 
 async def test_delete_accepts_propagation_policy_in_query_and_body(
@@ -54,9 +55,7 @@ async def test_delete_accepts_propagation_policy_in_query_and_body(
     batch = client.BatchV1Api(fake_kube_client)
 
     status = await batch.delete_namespaced_job("one", "ws-demo", propagation_policy="Foreground")
-    await batch.delete_namespaced_job(
-        "two", "ws-demo", body=client.V1DeleteOptions(propagation_policy="Background")
-    )
+    await batch.delete_namespaced_job("two", "ws-demo", body=client.V1DeleteOptions(propagation_policy="Background"))
 
     assert status.status == "Success"
     assert fake_kube.objects("Job", "ws-demo") == []
@@ -91,9 +90,7 @@ async def test_delete_collection_by_label(fake_kube: FakeKubeApi, fake_kube_clie
             }
         )
 
-    await client.CoreV1Api(fake_kube_client).delete_collection_namespaced_config_map(
-        "ws-demo", label_selector="run=r1"
-    )
+    await client.CoreV1Api(fake_kube_client).delete_collection_namespaced_config_map("ws-demo", label_selector="run=r1")
 
     assert [cm["metadata"]["name"] for cm in fake_kube.objects("ConfigMap")] == ["b"]
 
@@ -106,7 +103,7 @@ async def test_merge_patch_replaces_lists_and_null_deletes(
     await core.create_namespaced_service("ws-demo", SERVICE)
     patch = {"metadata": {"labels": {"app": None, "v": "2"}}, "spec": {"ports": [{"name": "x", "port": 1}]}}
 
-    await core.patch_namespaced_service(
+    await core.patch_namespaced_service(  # type: ignore[call-arg]
         "shop", "ws-demo", patch, _content_type="application/merge-patch+json"
     )
 
@@ -152,7 +149,7 @@ async def test_custom_resources_refuse_strategic_merge_but_take_json_patch(
     args = ("tekton.dev", "v1", "ws-demo", "taskruns", "build")
 
     with pytest.raises(ApiException) as caught:
-        await custom.patch_namespaced_custom_object(
+        await custom.patch_namespaced_custom_object(  # type: ignore[call-arg]
             *args, {"spec": {"timeout": "2h"}}, _content_type="application/strategic-merge-patch+json"
         )
     patched = await custom.patch_namespaced_custom_object(
@@ -176,7 +173,7 @@ async def test_replace_with_a_stale_resource_version_is_a_409_conflict(
         await core.replace_namespaced_service("shop", "ws-demo", created)
 
     assert caught.value.status == 409
-    assert json.loads(caught.value.body)["reason"] == "Conflict"
+    assert status_body(caught.value)["reason"] == "Conflict"
 
 
 async def test_create_into_a_missing_namespace_is_a_404_unless_relaxed(

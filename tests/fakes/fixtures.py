@@ -47,6 +47,8 @@ async def fake_kube(tmp_path: Path) -> AsyncIterator[FakeKubeApi]:
     async with FakeKubeApi() as fake:
         await asyncio.to_thread(fake.write_kubeconfig, tmp_path / "kubeconfig")  # file I/O off the loop
         yield fake
+    if fake.crashes:
+        pytest.fail(f"the fake Kubernetes API crashed while serving: {fake.crashes!r}")
 
 
 @pytest.fixture

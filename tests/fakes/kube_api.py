@@ -61,6 +61,11 @@ class FakeKubeApi:
         await self.close()
 
     @property
+    def crashes(self) -> list[Exception]:
+        """Exceptions the fake raised while serving (answered as 500); the fixture fails the test on any."""
+        return self._handler.crashes
+
+    @property
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("the fake Kubernetes API is not started")

@@ -3,7 +3,7 @@
 import asyncio
 import contextlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -49,6 +49,7 @@ class KubeHandler:
     verbs: Verbs
     faults: FaultBook
     requests: list[RecordedRequest]
+    crashes: list[Exception] = field(default_factory=list)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -78,6 +79,9 @@ class KubeHandler:
                 response = self._serve(request.method, record)
         except ApiError as error:
             response = _status_response(error)
+        except Exception as exc:  # a bug in the fake: answer like the server would, and let the fixture fail
+            self.crashes.append(exc)
+            response = _status_response(ApiError(500, "InternalError", f"the fake Kubernetes API failed: {exc!r}"))
         record.status = response.status
         return response
 

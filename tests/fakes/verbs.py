@@ -72,6 +72,8 @@ class Verbs:
     def serve(
         self, method: str, where: ResourcePath, query: Mapping[str, str], content_type: str, raw: bytes
     ) -> tuple[int, Json | str]:
+        if query.get("dryRun") and method != "GET":
+            raise ApiError(400, "BadRequest", "dryRun is not supported by the fake Kubernetes API")
         rtype = self._type(method, where, raw, content_type)
         if where.name is None:
             return self._collection(method, rtype, where, query, content_type, raw)
@@ -110,7 +112,8 @@ class Verbs:
     ) -> tuple[int, Json]:
         if method == "POST":
             body = parse_body(raw, content_type)
-            self._check_body(rtype, where, body, body.get("metadata", {}).get("name") if body else None)
+            name = (body.get("metadata") or {}).get("name") if isinstance(body, dict) else None
+            self._check_body(rtype, where, body, name)
             return 201, self.store.create(rtype, where.namespace, body, query.get("fieldManager"))
         if method not in ("GET", "DELETE"):
             raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed on a collection")

@@ -2,9 +2,12 @@
 
 from pathlib import Path
 
+import pytest
 from kubernetes_asyncio import client, config
+from kubernetes_asyncio.client.rest import ApiException
 
 from tests.fakes import FakeKubeApi, ResourceType
+from tests.fakes.fixtures import real_api_client, status_body
 
 pytest_plugins = ["tests.fakes.fixtures"]  # harmless once tests/conftest.py loads it for every test
 
@@ -88,3 +91,20 @@ async def test_two_fakes_keep_separate_state(fake_kube: FakeKubeApi) -> None:
         assert other.url != fake_kube.url
         assert fake_kube.objects("ConfigMap") == []
         assert len(other.objects("ConfigMap")) == 1
+
+
+async def test_a_crash_inside_the_fake_is_a_500_and_is_kept_for_the_fixture(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def broken(*args: object) -> None:
+        raise RuntimeError("bug in the fake")
+
+    async with FakeKubeApi() as fake:
+        monkeypatch.setattr(fake.store, "list", broken)
+        async with real_api_client(fake.write_kubeconfig(tmp_path / "kubeconfig")) as api_client:
+            with pytest.raises(ApiException) as caught:
+                await client.CoreV1Api(api_client).list_node()
+
+    assert caught.value.status == 500
+    assert status_body(caught.value)["reason"] == "InternalError"
+    assert [str(crash) for crash in fake.crashes] == ["bug in the fake"]

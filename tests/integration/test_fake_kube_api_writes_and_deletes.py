@@ -187,3 +187,19 @@ async def test_create_into_a_missing_namespace_is_a_404_unless_relaxed(
 
     assert caught.value.status == 404
     assert [svc["metadata"]["namespace"] for svc in fake_kube.objects("Service")] == ["ws-missing"]
+
+
+async def test_malformed_bodies_and_dry_runs_are_rejected_with_a_400(
+    fake_kube: FakeKubeApi, fake_kube_client: client.ApiClient
+) -> None:
+    fake_kube.add_namespace("ws-demo")
+    core = client.CoreV1Api(fake_kube_client)
+    not_an_object: Any = ["not", "an", "object"]
+
+    with pytest.raises(ApiException) as malformed:
+        await core.create_namespaced_service("ws-demo", not_an_object)
+    with pytest.raises(ApiException) as dry_run:
+        await core.create_namespaced_service("ws-demo", SERVICE, dry_run="All")
+
+    assert (malformed.value.status, dry_run.value.status) == (400, 400)
+    assert fake_kube.objects("Service") == []

@@ -100,9 +100,48 @@ def test_settings_reach_the_objects_that_use_them(tmp_path: Path) -> None:
 
 
 def test_kustomization_lists_every_manifest_in_triggers() -> None:
-    kustomization = yaml.safe_load((TRIGGERS_DIR / "kustomization.yaml").read_text())
-    manifests = {path.name for path in TRIGGERS_DIR.glob("*.yaml") if path.name != "kustomization.yaml"}
+    assert yaml.safe_load((TRIGGERS_DIR / "kustomization.yaml").read_text())["resources"] == ["base"]
+    base = TRIGGERS_DIR / "base"
+    kustomization = yaml.safe_load((base / "kustomization.yaml").read_text())
+    manifests = {path.name for path in base.glob("*.yaml") if path.name != "kustomization.yaml"}
     assert set(kustomization["resources"]) == manifests
+    assert not [path for path in TRIGGERS_DIR.glob("*.yaml") if path.name != "kustomization.yaml"]
+
+
+def test_an_overlay_with_its_own_settings_reuses_base_and_settings_component(tmp_path: Path) -> None:
+    shutil.copytree(TRIGGERS_DIR, tmp_path / "triggers")
+    overlay = tmp_path / "local"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": ["../triggers/base"],
+                "configMapGenerator": [
+                    {
+                        "name": "tekton-runner-triggers-settings",
+                        "namespace": "tekton-pipelines",
+                        "literals": [
+                            "runner_url=http://host.example.test:8099",
+                            "harbor_host=harbor.local:30443",
+                            "build_namespace=builds",
+                            "tekton_namespace=tekton-pipelines",
+                            "build_task=tekton-runner-build",
+                            "cache_repo=",
+                        ],
+                        "options": {"disableNameSuffixHash": True},
+                    }
+                ],
+                "components": ["../triggers/components/settings"],
+            }
+        )
+    )
+    named = by_kind_and_name(kustomize_build(overlay))
+    assert named[("ConfigMap", "config-events")]["data"]["sink"] == "http://host.example.test:8099/cloudevents"
+    assert named[("EventListener", "tekton-runner")]["metadata"]["namespace"] == "builds"
+    task = named[("Task", "tekton-runner-build")]
+    assert {p["name"]: p.get("default") for p in task["spec"]["params"]}["REGISTRY_HOST"] == "harbor.local:30443"
 
 
 def test_public_webhook_listener_component_adds_a_listener_for_webhook_triggers_only(tmp_path: Path) -> None:

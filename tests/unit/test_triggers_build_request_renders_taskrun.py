@@ -5,6 +5,7 @@ the TaskRun of docs/contracts.md, and no value in the event can change that Task
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from tests.unit.test_triggers_support import (
     render_resource_templates,
     resolve_binding_params,
     taskrun_against_task_errors,
+    triggers_dir,
     triggers_objects,
 )
 
@@ -200,3 +202,24 @@ def test_an_object_valued_field_would_break_the_template_which_is_why_the_contra
     # resource (Triggers logs the failure and creates nothing). spec_json therefore travels as a string.
     with pytest.raises(json.JSONDecodeError):
         create_taskrun({**GIT_BODY, "spec_json": {"app": "web"}})
+
+
+def test_the_rendering_above_follows_the_pinned_triggers_source() -> None:
+    # The emulation in test_triggers_support mirrors pkg/template of the pinned Triggers module; if
+    # Triggers changes how it substitutes, these lines change and this test points at the emulation.
+    template_dir = triggers_dir() / "pkg" / "template"
+    resource = (template_dir / "resource.go").read_text()
+    jsonpath = (template_dir / "jsonpath.go").read_text()
+    assert 'fmt.Sprintf("$(tt.params.%s)", param.Name)' in resource
+    assert "bytes.ReplaceAll(rt, []byte(paramVariable), []byte(paramValue))" in resource
+    assert 'strings.ReplaceAll(value, "$(", "$$(")' in resource
+    assert "bytes.ReplaceAll(rt, uidMatch, []byte(uid))" in resource
+    assert "return b[1 : len(b)-1], nil" in jsonpath
+
+
+def test_template_params_are_declared_and_used() -> None:
+    for template in (obj for obj in triggers_objects() if obj["kind"] == "TriggerTemplate"):
+        declared = {param["name"] for param in template["spec"]["params"]}
+        text = json.dumps(template["spec"]["resourcetemplates"])
+        used = set(re.findall(r"\$\(tt\.params\.([^)]+)\)", text))
+        assert used == declared, template["metadata"]["name"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from typing import Any
 
 import jinja2
@@ -14,6 +15,7 @@ import pytest
 import yaml
 
 from tests.unit.test_triggers_support import (
+    MANIFESTS_DIR,
     all_schema_errors,
     find_object,
     render_resource_templates,
@@ -284,3 +286,13 @@ def test_a_missing_input_is_an_error_not_an_empty_value() -> None:
     del values["branch"]
     with pytest.raises(jinja2.UndefinedError):
         render_webhook_trigger(**values)
+
+
+def test_every_value_in_the_template_goes_through_tojson() -> None:
+    text = (MANIFESTS_DIR / "webhook-trigger.yaml.j2").read_text()
+    body = text.split("{%- endmacro -%}", 1)[1]
+    expressions = re.findall(r"\{\{(.*?)\}\}", body, re.DOTALL)
+    assert expressions
+    for expression in expressions:
+        expression = expression.strip()
+        assert expression.endswith("| tojson") or re.fullmatch(r"binding_value\(\w+\)", expression), expression

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -65,7 +66,7 @@ def create_app(
             metrics = Metrics.create(app[REGISTRY])
             run_store = RunStore(database)
             ctx = ChainContext(
-                settings=settings, kube=kube, renderer=Renderer(), runs=run_store,
+                settings=settings, kube=kube, renderer=await asyncio.to_thread(Renderer), runs=run_store,
                 ports=PortStore(database), uploads=UploadStore(database), metrics=metrics,
                 recorder=Recorder(run_store, metrics), forwarder=forwarder, retry=retry or RetryPolicy(),
             )

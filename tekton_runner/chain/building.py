@@ -58,10 +58,11 @@ async def dispatch(ctx: ChainContext, session: aiohttp.ClientSession, run: Run) 
         await fail_build(ctx, run, reason, str(error))
         return
     ctx.metrics.dispatch_total.labels("accepted").inc()
-    if await ctx.runs.mark_accepted(run.id, accepted.event_id):
-        step = await ctx.recorder.step_started(run, StepName.BUILD)
-        await ctx.recorder.step_progress(run.id, step, reason="Accepted",
-                                         message=f"EventListener accepted the request (eventID {accepted.event_id})")
+    build = run.step(StepName.BUILD).model_copy(update={
+        "state": StepState.RUNNING, "reason": "Accepted", "started_at": utcnow(), "attempts": 1,
+        "message": f"EventListener accepted the request (eventID {accepted.event_id})",
+    })
+    await ctx.runs.accept(run.id, accepted.event_id, build)
 
 
 async def fail_build(ctx: ChainContext, run: Run, reason: str, message: str) -> None:
@@ -83,12 +84,15 @@ async def observe(ctx: ChainContext, run: Run, view: TaskRunView) -> bool:
     """Applies what the TaskRun says to its run; True when the build just succeeded (start the chain)."""
     if run.state not in (RunState.PENDING, RunState.BUILDING):
         return False  # already decided: duplicates and late events change nothing
-    if run.state is RunState.PENDING:
-        await ctx.runs.mark_accepted(run.id, None)  # the TaskRun exists, so the request got through
-    await ctx.runs.record_build(run.id, taskrun_uid=view.metadata.uid or None, digest=view.digest)
     step = run.step(StepName.BUILD)
     if step.state is StepState.PENDING:
-        step = await ctx.recorder.step_started(run, StepName.BUILD)
+        step = step.model_copy(update={"state": StepState.RUNNING, "reason": "Started", "started_at": utcnow(),
+                                       "attempts": 1})
+        if run.state is not RunState.PENDING:
+            await ctx.runs.save_step(run.id, step)
+    if run.state is RunState.PENDING:  # the TaskRun exists, so the request got through
+        await ctx.runs.accept(run.id, None, step)
+    await ctx.runs.record_build(run.id, taskrun_uid=view.metadata.uid or None, digest=view.digest)
     outcome = view.outcome
     condition = view.succeeded_condition
     if outcome is Outcome.RUNNING:

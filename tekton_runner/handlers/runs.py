@@ -45,7 +45,8 @@ async def create_run(request: web.Request) -> web.Response:
     if isinstance(source, ZipSource) and await ctx.uploads.get(source.upload_id) is None:
         return invalid_field("source.upload_id", f"no upload {source.upload_id}; POST the zip to /sources first")
     if isinstance(source, LocalSource):
-        if not settings.local_roots or not _within(Path(source.path), settings.local_roots):
+        inside = await asyncio.to_thread(_within, Path(source.path), settings.local_roots)
+        if not settings.local_roots or not inside:
             roots = ", ".join(str(root) for root in settings.local_roots) or "none configured"
             return invalid_field("source.path", f"must be a directory under an allowed root ({roots})")
     requested = spec.expose.external_port

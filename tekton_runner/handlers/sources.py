@@ -27,19 +27,22 @@ async def upload_source(request: web.Request) -> web.Response:
     if request.content_length is not None and request.content_length > limit:
         return problem(413, "too_large", f"the zip is larger than {limit} bytes")
     upload_id = new_upload_id()
-    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(settings.uploads_dir.mkdir, parents=True, exist_ok=True)
     path = settings.uploads_dir / f"{upload_id}.zip"
     digest = hashlib.sha256()
     size = 0
     kept = False
+    handle = await asyncio.to_thread(path.open, "wb")
     try:
-        with path.open("wb") as handle:  # chunk-sized writes of data already in memory
-            async for chunk in request.content.iter_chunked(1 << 16):
+        try:
+            async for chunk in request.content.iter_chunked(1 << 18):
                 size += len(chunk)
                 if size > limit:
                     return problem(413, "too_large", f"the zip is larger than {limit} bytes")
                 digest.update(chunk)
-                handle.write(chunk)
+                await asyncio.to_thread(handle.write, chunk)
+        finally:
+            await asyncio.to_thread(handle.close)
         if size == 0:
             return invalid_field("body", "the zip is empty")
         await asyncio.to_thread(check_zip, path, max_unpacked=settings.max_unpacked_bytes)
@@ -49,7 +52,7 @@ async def upload_source(request: web.Request) -> web.Response:
         return invalid_field("body", str(error))
     finally:
         if not kept:
-            path.unlink(missing_ok=True)
+            await asyncio.to_thread(path.unlink, missing_ok=True)
     return web.json_response({"upload_id": upload_id, "size": size, "sha256": digest.hexdigest()}, status=201)
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, cast
 
+import yaml
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.config.config_exception import ConfigException
+from kubernetes_asyncio.config.kube_config import KubeConfigLoader
 
 from .errors import NotFound, translate
 from .resources import resource
@@ -21,6 +25,15 @@ def _selector(labels: Mapping[str, str]) -> str:
     return ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
 
 
+class KubeConfigError(Exception):
+    """No usable cluster configuration was found."""
+
+
+def _default_kubeconfig() -> str | None:
+    candidate = Path.home() / ".kube" / "config"
+    return str(candidate) if candidate.exists() else None
+
+
 class Kube:
     """One API connection; every method raises the runner's KubeError types, never ApiException."""
 
@@ -32,13 +45,18 @@ class Kube:
     @asynccontextmanager
     async def connect(cls, kubeconfig: str | None = None) -> AsyncIterator[Kube]:
         configuration = client.Configuration()
-        if kubeconfig:
-            await config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
-        else:
+        path = kubeconfig or _default_kubeconfig()
+        if path is None:
             try:
                 config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-            except ConfigException:
-                await config.load_kube_config(client_configuration=configuration)
+            except ConfigException as error:
+                raise KubeConfigError(
+                    "no kubeconfig: set KUBECONFIG or --kubeconfig, or run inside a cluster") from error
+        else:
+            # Read off the event loop; the loader's own file reading would block it.
+            text = await asyncio.to_thread(Path(path).read_text)
+            loader = KubeConfigLoader(config_dict=yaml.safe_load(text), config_base_path=str(Path(path).parent))
+            await loader.load_and_set(configuration)
         async with client.ApiClient(configuration) as api:
             yield cls(api)
 

@@ -67,15 +67,21 @@ class Renderer:
             autoescape=False,
             finalize=_only_json,
             keep_trailing_newline=True,
+            auto_reload=False,
         )
         self._env.filters["tojson"] = _tojson
         # Jinja's globals (range, dict, namespace...) would stand in for a missing value of the same name.
         self._env.globals.clear()
+        # Compile every template now (file I/O happens here, off the request path) and keep them.
+        self._templates = {name: self._env.get_template(name) for name in self._env.list_templates(extensions=["j2"])}
 
     def render(self, template: str, values: Mapping[str, Any]) -> list[KubeObject]:
         """Every document of `template` rendered with `values`, parsed and shape-checked."""
         try:
-            text = self._env.get_template(template).render(**values)
+            compiled = self._templates.get(template)
+            if compiled is None:
+                raise ManifestError(f"no template {template!r}")
+            text = compiled.render(**values)
         except jinja2.TemplateError as error:
             raise ManifestError(f"{template}: {error}") from error
         try:

@@ -99,7 +99,7 @@ class Database:
     @asynccontextmanager
     async def open(cls, path: Path | str) -> AsyncIterator[Database]:
         if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread(Path(path).parent.mkdir, parents=True, exist_ok=True)
         connection = await aiosqlite.connect(str(path))
         try:
             connection.row_factory = aiosqlite.Row

@@ -121,15 +121,6 @@ class RunStore:
         )
         return count == 1
 
-    async def mark_accepted(self, run_id: RunId, event_id: EventId | None) -> bool:
-        count = await self._db.execute(
-            "UPDATE runs SET state = ?, event_id = ?, accepted_at = ?, reason = '', message = '',"
-            " updated_at = ? WHERE id = ? AND state = ?",
-            (RunState.BUILDING.value, event_id, to_text(utcnow()), to_text(utcnow()), run_id,
-             RunState.PENDING.value),
-        )
-        return count == 1
-
     async def note(self, run_id: RunId, *, reason: str, message: str) -> None:
         """Updates the run's reason and message without changing its state."""
         await self._db.execute(
@@ -151,13 +142,22 @@ class RunStore:
         )
 
     async def save_step(self, run_id: RunId, step: Step) -> None:
-        await self._db.execute(
-            "UPDATE steps SET state = ?, reason = ?, message = ?, started_at = ?, finished_at = ?,"
-            " attempts = ? WHERE run_id = ? AND name = ?",
-            (step.state.value, step.reason, step.message, to_text(step.started_at),
-             to_text(step.finished_at), step.attempts, run_id, step.name.value),
-        )
-        await self._db.execute("UPDATE runs SET updated_at = ? WHERE id = ?", (to_text(utcnow()), run_id))
+        async with self._db.transaction() as connection:
+            await _write_step(connection, run_id, step)
+
+    async def accept(self, run_id: RunId, event_id: EventId | None, build: Step) -> bool:
+        """PENDING -> BUILDING with the EventListener's event id and the build step, in one transaction."""
+        now = to_text(utcnow())
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "UPDATE runs SET state = ?, event_id = COALESCE(?, event_id), accepted_at = ?, reason = '',"
+                " message = '', updated_at = ? WHERE id = ? AND state = ?",
+                (RunState.BUILDING.value, event_id, now, now, run_id, RunState.PENDING.value),
+            )
+            if cursor.rowcount != 1:
+                return False
+            await _write_step(connection, run_id, build)
+            return True
 
     async def latest_succeeded(self, workspace: str, app: str) -> Run | None:
         runs = await self.list(states=[RunState.SUCCEEDED], workspace=workspace, app=app, limit=1)
@@ -170,6 +170,16 @@ class RunStore:
             (key, run_id, ce_id, type_, to_text(utcnow())),
         )
         return count == 1
+
+
+async def _write_step(connection: aiosqlite.Connection, run_id: RunId, step: Step) -> None:
+    await connection.execute(
+        "UPDATE steps SET state = ?, reason = ?, message = ?, started_at = ?, finished_at = ?,"
+        " attempts = ? WHERE run_id = ? AND name = ?",
+        (step.state.value, step.reason, step.message, to_text(step.started_at),
+         to_text(step.finished_at), step.attempts, run_id, step.name.value),
+    )
+    await connection.execute("UPDATE runs SET updated_at = ? WHERE id = ?", (to_text(utcnow()), run_id))
 
 
 def spec_json(spec: RunSpec) -> str:

@@ -12,6 +12,7 @@ from tests.fakes.fixtures import real_api_client, status_body
 pytest_plugins = ["tests.fakes.fixtures"]  # harmless once tests/conftest.py loads it for every test
 
 
+@pytest.mark.allow_blocking  # the client's own file loader reads inside the loop; that is what is tested
 async def test_kubeconfig_from_the_fixture_loads_with_load_kube_config(
     fake_kube: FakeKubeApi, fake_kubeconfig: Path
 ) -> None:

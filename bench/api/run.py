@@ -1,0 +1,183 @@
+"""POST /run throughput and latency against a bare aiohttp echo, and event-to-chain-start latency.
+
+Usage: python -m bench.api.run [--requests 2000] [--concurrency 16] [--events 200] [--json out.json]
+Every server runs in its own process on 127.0.0.1; the load generator is this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN_BODY = {
+    "workspace": "bench", "app": {"name": "shop", "port": 8080},
+    "source": {"type": "git", "url": "https://git.example.com/team/shop.git", "revision": "main"},
+    "dependency": {"type": "both"}, "migration": {"enabled": True, "command": ["./migrate"]},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_listening(port: int, deadline: float = 30.0) -> None:
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port} after {deadline}s")
+
+
+@contextlib.contextmanager
+def process(argv: list[str], env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **(env or {})},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def load(url: str, requests: int, concurrency: int) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors = 0
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(requests):
+        queue.put_nowait(index)
+    payload = json.dumps(RUN_BODY).encode()
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        nonlocal errors
+        while not queue.empty():
+            queue.get_nowait()
+            start = time.perf_counter()
+            async with session.post(url, data=payload, headers={"Content-Type": "application/json"}) as response:
+                await response.read()
+                if response.status != 202:
+                    errors += 1
+            latencies.append(time.perf_counter() - start)
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "requests": requests, "concurrency": concurrency, "errors": errors,
+        "rps": requests / elapsed,
+        "p50_ms": 1000 * latencies[len(latencies) // 2],
+        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+    }
+
+
+async def chain_start_latency(base: str, events: int, kubeconfig: Path) -> dict[str, Any]:
+    """POST a successful TaskRun event; latency = the dependency step's recorded start minus the send time."""
+    samples: list[float] = []
+    async with aiohttp.ClientSession() as session:
+        for index in range(events):
+            # A distinct app per event: chains of one app run one at a time by design.
+            body = {**RUN_BODY, "app": {"name": f"shop{index}", "port": 8080}}
+            async with session.post(f"{base}/run", json=body) as response:
+                run_id = (await response.json())["run_id"]
+            taskrun = {"metadata": {"name": f"build-{run_id}", "namespace": "tekton-pipelines", "uid": run_id,
+                                    "labels": {"tekton-runner.io/run-id": run_id}},
+                       "status": {"completionTime": "2026-11-26T10:00:00Z", "conditions": [
+                           {"type": "Succeeded", "status": "True", "reason": "Succeeded"}]}}
+            await _set_taskrun_status(session, kubeconfig, run_id, taskrun["status"])
+            headers = {"Ce-Id": run_id, "Ce-Specversion": "1.0", "Ce-Source": "bench",
+                       "Ce-Type": "dev.tekton.event.taskrun.successful.v1", "Content-Type": "application/json"}
+            sent = datetime.now(UTC)
+            async with session.post(f"{base}/cloudevents", json={"taskRun": taskrun}, headers=headers) as response:
+                assert response.status == 202, await response.text()
+            while True:
+                async with session.get(f"{base}/runs/{run_id}") as response:
+                    run = await response.json()
+                step = next(s for s in run["steps"] if s["name"] == "dependency")
+                if step["started_at"]:
+                    samples.append((datetime.fromisoformat(step["started_at"]) - sent).total_seconds())
+                    break
+                await asyncio.sleep(0.002)
+    samples.sort()
+    return {"events": events, "p50_ms": 1000 * statistics.median(samples),
+            "p99_ms": 1000 * samples[min(len(samples) - 1, int(len(samples) * 0.99))],
+            "max_ms": 1000 * samples[-1]}
+
+
+async def _set_taskrun_status(session: aiohttp.ClientSession, kubeconfig: Path, run_id: str,
+                              status: dict[str, Any]) -> None:
+    config = json.loads(kubeconfig.read_text())
+    server = config["clusters"][0]["cluster"]["server"]
+    token = config["users"][0]["user"]["token"]
+    url = f"{server}/apis/tekton.dev/v1/namespaces/tekton-pipelines/taskruns/build-{run_id}/status"
+    async with session.patch(url, json={"status": status}, headers={
+            "Content-Type": "application/merge-patch+json", "Authorization": f"Bearer {token}"}) as response:
+        assert response.status == 200, await response.text()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--events", type=int, default=200)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    python = sys.executable
+    with tempfile.TemporaryDirectory() as scratch:
+        kubeconfig = Path(scratch) / "kubeconfig"
+        el_port, echo_port, runner_port = free_port(), free_port(), free_port()
+        with process([python, "-m", "bench.api.stubs", "--el-port", str(el_port), "--kubeconfig", str(kubeconfig)]), \
+                process([python, "-m", "bench.api.echo", "--port", str(echo_port)]):
+            wait_listening(el_port)
+            wait_listening(echo_port)
+            runner_env = {"TEKTON_RUNNER_DATA_DIR": str(Path(scratch) / "data"),
+                          "TEKTON_RUNNER_EVENTLISTENER_URL": f"http://127.0.0.1:{el_port}/",
+                          "TEKTON_RUNNER_RESYNC_SECONDS": "3600", "TEKTON_RUNNER_READY_TIMEOUT": "1",
+                          "TEKTON_RUNNER_POLL_INTERVAL": "0.5"}
+            with process([python, "-m", "tekton_runner.cli", "serve", "--host", "127.0.0.1", "--port",
+                          str(runner_port), "--kubeconfig", str(kubeconfig), "--log-level", "warning"],
+                         env=runner_env):
+                wait_listening(runner_port)
+                asyncio.run(load(f"http://127.0.0.1:{echo_port}/run", 200, args.concurrency))  # warm-up
+                asyncio.run(load(f"http://127.0.0.1:{runner_port}/run", 200, args.concurrency))
+                echo = asyncio.run(load(f"http://127.0.0.1:{echo_port}/run", args.requests, args.concurrency))
+                runner = asyncio.run(load(f"http://127.0.0.1:{runner_port}/run", args.requests, args.concurrency))
+                chain = asyncio.run(chain_start_latency(f"http://127.0.0.1:{runner_port}", args.events, kubeconfig))
+    result = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.platform(),
+        "cpus": os.cpu_count(), "load_average": os.getloadavg(),
+        "baseline_echo": echo, "runner_post_run": runner,
+        "ratio_rps": runner["rps"] / echo["rps"], "event_to_chain_start": chain,
+    }
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -159,9 +159,16 @@ build_triggers() {
   local v=$TEKTON_TRIGGERS_VERSION
   new_wrapper "$WORK/triggers-$v"
   copy_versioned_replaces "$(gomod_of "github.com/tektoncd/triggers@$v")"
-  timed triggers fetch "$GO" get -tool "github.com/tektoncd/triggers/cmd/eventlistenersink@$v"
-  timed triggers compile "$GO" build -trimpath -ldflags "$LDFLAGS_BASE" -o "$BIN/eventlistenersink" \
-    github.com/tektoncd/triggers/cmd/eventlistenersink
+  timed triggers fetch "$GO" get -tool "github.com/tektoncd/triggers/cmd/eventlistenersink@$v" \
+    "github.com/tektoncd/triggers/cmd/interceptors@$v"
+  local out=$WORK/triggers-$v/out
+  mkdir -p "$out"
+  # The EventListener sink refuses to start without at least one https ClusterInterceptor that has a
+  # CA bundle, so the core interceptors (cel, github, ...) run too.
+  timed triggers compile "$GO" build -trimpath -ldflags "$LDFLAGS_BASE" -o "$out/" \
+    github.com/tektoncd/triggers/cmd/eventlistenersink github.com/tektoncd/triggers/cmd/interceptors
+  mv "$out/eventlistenersink" "$BIN/eventlistenersink"
+  mv "$out/interceptors" "$BIN/triggers-interceptors"
 }
 
 # component -> version and the binaries it produces
@@ -181,7 +188,7 @@ component_bins() {
     kube) echo kube-apiserver kube-controller-manager kube-scheduler kubectl ;;
     kwok) echo kwok ;;
     tekton) echo tekton-controller tekton-events ;;
-    triggers) echo eventlistenersink ;;
+    triggers) echo eventlistenersink triggers-interceptors ;;
   esac
 }
 

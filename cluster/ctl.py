@@ -6,6 +6,7 @@
     python3 cluster/ctl.py status        # exit 0 when every component runs and the API server is ready
     python3 cluster/ctl.py env           # the KEY=value lines of $STATE/cluster.env
     python3 cluster/ctl.py sink URL      # where Tekton's events controller posts CloudEvents
+    python3 cluster/ctl.py restart NAME  # stop and start one component (e.g. tekton-events)
 
 State lives in ${TEKTON_RUNNER_CLUSTER_DIR:-/tmp/tekton-runner-cluster}, binaries in
 ${TEKTON_RUNNER_CACHE:-~/.cache/tekton-runner}/bin. Needs Python 3.11+ with PyYAML.
@@ -34,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("status", help="show which components run")
     sub.add_parser("env", help="print cluster.env")
     sub.add_parser("build", help="build the binaries only (cluster/build.sh)")
+    restart = sub.add_parser("restart", help="stop and start one component with the same arguments")
+    restart.add_argument("component", choices=Plane.COMPONENTS)
     sink = sub.add_parser("sink", help="point Tekton's events controller at URL")
     sink.add_argument("url")
     args = parser.parse_args(argv)
@@ -62,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
             say("the cluster is not up")
             return 1
         sys.stdout.write(plane.layout.env_file.read_text())
+        return 0
+    if args.cmd == "restart":
+        plane.restart(args.component)
         return 0
     if args.cmd == "sink":
         plane.set_events_sink(args.url)

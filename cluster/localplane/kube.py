@@ -42,6 +42,9 @@ class Kube:
         ctx.load_cert_chain(str(self.pki / "admin.crt"), str(self.pki / "admin.key"))
         return ctx
 
+    def ssl_ca_only(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.pki / "ca.crt"))
+
     def get_raw(self, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
         req = urllib.request.Request(self.server + path)
         try:

@@ -38,6 +38,12 @@ def make_pki(pki: Path) -> None:
             "keyUsage=digitalSignature,keyEncipherment\n")
     _signed(pki, "admin", "/O=system:masters/CN=tekton-runner-admin",
             "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n")
+    interceptors = "tekton-triggers-core-interceptors"
+    names = ["IP:127.0.0.1", "DNS:localhost", f"DNS:{interceptors}", f"DNS:{interceptors}.tekton-pipelines",
+             f"DNS:{interceptors}.tekton-pipelines.svc", f"DNS:{interceptors}.tekton-pipelines.svc.cluster.local"]
+    _signed(pki, "interceptors", f"/CN={interceptors}",
+            f"subjectAltName={','.join(names)}\nextendedKeyUsage=serverAuth\n"
+            "keyUsage=digitalSignature,keyEncipherment\n")
     _openssl("genrsa", "-out", "sa.key", "2048", cwd=pki)
     _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=pki)
 

@@ -25,6 +25,7 @@ from .config import (
     CLUSTER_DIR,
     FAKE_IMAGE_PREFIX,
     NODE_NAME,
+    REPO_DIR,
     TEKTON_NAMESPACE,
     Layout,
     read_versions,
@@ -73,7 +74,7 @@ class Plane:
     # ------------------------------------------------------------------ status
 
     COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "registry", "kwok",
-                  "tekton-controller", "tekton-events", "eventlistener")
+                  "tekton-controller", "tekton-events", "triggers-interceptors", "eventlistener")
 
     def is_up(self) -> bool:
         if not self.layout.env_file.exists():
@@ -98,6 +99,20 @@ class Plane:
             say("found a partly running plane; stopping it first")
             self.down()
         total = time.monotonic()
+        try:
+            self._up_steps(selfcheck)
+        except BaseException:
+            say(f"start-up failed; stopping what was started (logs stay in {self.layout.logs})")
+            self.procs.stop_all()
+            raise
+        sink = events_sink or os.environ.get("TEKTON_RUNNER_EVENTS_SINK", DEFAULT_EVENTS_SINK)
+        self.set_events_sink(sink)
+        self._write_env(sink)
+        self.timings["total"] = round(time.monotonic() - total, 2)
+        self.layout.timings_file.write_text(json.dumps(self.timings, indent=2) + "\n")
+        say(f"up in {self.timings['total']}s; env: {self.layout.env_file}")
+
+    def _up_steps(self, selfcheck: bool) -> None:
         self._timed("prerequisites", self._prerequisites)
         self._timed("build", self._build)
         self._timed("state+pki", self._fresh_state)
@@ -110,12 +125,6 @@ class Plane:
         self._timed("readiness", self._wait_ready)
         if selfcheck:
             self._timed("selfcheck", self._selfcheck)
-        sink = events_sink or os.environ.get("TEKTON_RUNNER_EVENTS_SINK", DEFAULT_EVENTS_SINK)
-        self.set_events_sink(sink)
-        self._write_env(sink)
-        self.timings["total"] = round(time.monotonic() - total, 2)
-        self.layout.timings_file.write_text(json.dumps(self.timings, indent=2) + "\n")
-        say(f"up in {self.timings['total']}s; env: {self.layout.env_file}")
 
     def _prerequisites(self) -> None:
         missing = [pkg for cmd, pkg in (("openssl", "openssl"), ("docker-registry", "docker-registry"))
@@ -284,9 +293,15 @@ class Plane:
         self.kube.apply_docs(crds, server_side=True)
         self.kube.apply_docs(tekton.config_maps(triggers_dir))
         self._wait_established(crds)
-        source = tekton.triggers_source()
-        docs = tekton.render_triggers(source, self.layout.binary("kubectl"))
-        say(f"applying {len(docs)} objects from {source}")
+        self._start_interceptors(triggers_dir)
+        source = REPO_DIR / "triggers"
+        overlay = self.layout.state / "triggers-overlay"
+        docs = tekton.render_triggers(source, overlay, self.layout.binary("kubectl"), {
+            "runner_url": DEFAULT_EVENTS_SINK.removesuffix("/cloudevents"),
+            "harbor_host": self.layout.registry_host,
+            "build_namespace": tekton.BUILD_NAMESPACE,
+        })
+        say(f"applying {len(docs)} objects from {source} (local settings: {overlay})")
         namespaces = [d for d in docs if d.get("kind") == "Namespace"]
         if namespaces:
             self.kube.apply_docs(namespaces)
@@ -306,6 +321,26 @@ class Plane:
             "PROFILING_PORT": str(p.eventlistener_profiling), "KUBECONFIG": str(self.layout.kubeconfig),
         })
 
+    def _start_interceptors(self, triggers_dir: Path) -> None:
+        self.kube.apply_docs([tekton.interceptors_secret(self.layout.pki)])
+        ca = (self.layout.pki / "ca.crt").read_text()
+        self.kube.apply_docs(tekton.core_interceptors(triggers_dir, ca))
+        self._start("triggers-interceptors", [
+            self.layout.binary("triggers-interceptors"), f"--kubeconfig={self.layout.kubeconfig}",
+        ], env={
+            "SYSTEM_NAMESPACE": TEKTON_NAMESPACE, "KUBERNETES_MIN_VERSION": KUBE_MIN_VERSION,
+            "CONFIG_LOGGING_NAME": "config-logging-triggers",
+            "CONFIG_OBSERVABILITY_NAME": "config-observability-triggers",
+            "METRICS_DOMAIN": "tekton.dev/triggers",
+            "INTERCEPTOR_TLS_SVC_NAME": "tekton-triggers-core-interceptors",
+            "INTERCEPTOR_TLS_SECRET_NAME": tekton.INTERCEPTORS_SECRET,
+            "KUBECONFIG": str(self.layout.kubeconfig),
+        })
+        ctx = self.kube.ssl_ca_only()
+        self._wait("core interceptors /ready",
+                   lambda: http_ok(f"https://127.0.0.1:{tekton.INTERCEPTORS_PORT}/ready", ctx=ctx), 60,
+                   log="triggers-interceptors")
+
     # ------------------------------------------------------------------ readiness
 
     def _wait_ready(self) -> None:
@@ -317,7 +352,7 @@ class Plane:
                    lambda: http_ok(f"https://127.0.0.1:{p.scheduler}/healthz", ctx=insecure), 60,
                    log="kube-scheduler")
         self._wait(f"node {NODE_NAME} Ready", self._node_ready, 60, log="kwok")
-        for ns in ("default", TEKTON_NAMESPACE):
+        for ns in ("default", TEKTON_NAMESPACE, tekton.BUILD_NAMESPACE):
             self._wait(f"ServiceAccount default in {ns}", lambda ns=ns: self._has_default_sa(ns), 60,
                        log="kube-controller-manager")
         self._wait("tekton-controller probes", lambda: http_ok(f"http://127.0.0.1:{p.tekton_probes}/health"),
@@ -379,7 +414,7 @@ class Plane:
             "TEKTON_RUNNER_EVENTLISTENER_URL": self.layout.eventlistener_url,
             "TEKTON_RUNNER_EVENTLISTENER_NAME": el["name"],
             "TEKTON_RUNNER_EVENTLISTENER_NAMESPACE": el["namespace"],
-            "TEKTON_RUNNER_BUILD_NAMESPACE": TEKTON_NAMESPACE,
+            "TEKTON_RUNNER_BUILD_NAMESPACE": tekton.BUILD_NAMESPACE,
             # Harbor keeps images under a project; the local registry gets the same shape.
             "TEKTON_RUNNER_REGISTRY": f"{self.layout.registry_host}/library",
             "TEKTON_RUNNER_REGISTRY_HOST": self.layout.registry_host,
@@ -391,6 +426,16 @@ class Plane:
     def _write_env(self, sink: str) -> None:
         lines = [f"{k}={shlex.quote(v)}" for k, v in self.env(sink).items()]
         self.layout.env_file.write_text("\n".join(lines) + "\n")
+
+    def restart(self, name: str) -> None:
+        self.procs.restart(name)
+        probes = {"tekton-controller": self.layout.ports.tekton_probes,
+                  "tekton-events": self.layout.ports.events_probes}
+        if name in probes:
+            self._wait(f"{name} probes", lambda: http_ok(f"http://127.0.0.1:{probes[name]}/health"), 60, log=name)
+        elif name == "eventlistener":
+            self._wait("EventListener sink /live",
+                       lambda: http_ok(f"http://127.0.0.1:{self.layout.ports.eventlistener}/live"), 90, log=name)
 
     # ------------------------------------------------------------------ down
 

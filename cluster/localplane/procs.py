@@ -6,6 +6,7 @@ a process is only signalled when both numbers still match /proc. Nothing is ever
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -77,7 +78,16 @@ class Processes:
         stat = _proc_stat(proc.pid)
         started = stat[1] if stat else 0
         (self.pid_dir / f"{name}.pid").write_text(f"{proc.pid} {started}\n")
+        # what it takes to start it again (ctl.py restart NAME)
+        (self.pid_dir / f"{name}.json").write_text(json.dumps(
+            {"argv": [str(a) for a in argv], "env": dict(env or {}), "cwd": str(cwd) if cwd else None}))
         return proc.pid
+
+    def restart(self, name: str) -> int:
+        saved = json.loads((self.pid_dir / f"{name}.json").read_text())
+        self.stop(name)
+        cwd = Path(saved["cwd"]) if saved["cwd"] else None
+        return self.start(name, saved["argv"], env=saved["env"], cwd=cwd)
 
     def pid(self, name: str) -> int | None:
         """PID of a tracked process that is still the one we started and not a zombie."""

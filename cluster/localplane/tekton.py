@@ -16,9 +16,7 @@ from typing import Any
 
 import yaml
 
-from .config import REPO_DIR, TEKTON_NAMESPACE
-
-FIXTURE_TRIGGERS = REPO_DIR / "tests" / "e2e" / "fixtures" / "triggers"
+from .config import TEKTON_NAMESPACE
 
 
 def module_dir(module: str, version: str) -> Path:
@@ -66,6 +64,45 @@ def triggers_crds(triggers_dir: Path) -> list[dict[str, Any]]:
     return [d for d in docs if d.get("kind") == "CustomResourceDefinition"]
 
 
+INTERCEPTORS_SECRET = "tekton-triggers-core-interceptors-certs"
+INTERCEPTORS_PORT = 8443  # fixed in Triggers' cmd/interceptors
+
+
+def core_interceptors(triggers_dir: Path, ca_pem: str) -> list[dict[str, Any]]:
+    """The core ClusterInterceptors, pointed at the interceptors process on loopback.
+
+    In a cluster they name a Service; here they carry a URL instead, and the CA that signed the
+    interceptors' serving certificate (the same bundle cmd/interceptors itself would write there).
+    """
+    import base64
+
+    docs = load_docs(triggers_dir / "config" / "interceptors" / "core-interceptors.yaml")
+    result = []
+    for doc in docs:
+        if doc.get("kind") != "ClusterInterceptor":
+            continue
+        path = doc["spec"]["clientConfig"].get("service", {}).get("path", doc["metadata"]["name"])
+        doc["spec"]["clientConfig"] = {
+            "url": f"https://127.0.0.1:{INTERCEPTORS_PORT}/{path}",
+            "caBundle": base64.b64encode(ca_pem.encode()).decode(),
+        }
+        result.append(doc)
+    return result
+
+
+def interceptors_secret(pki: Path) -> dict[str, Any]:
+    """Serving certificate for cmd/interceptors, which reuses a Secret whose three keys are filled."""
+    import base64
+
+    def b64(name: str) -> str:
+        return base64.b64encode((pki / name).read_bytes()).decode()
+
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": INTERCEPTORS_SECRET, "namespace": TEKTON_NAMESPACE},
+            "data": {"server-key.pem": b64("interceptors.key"), "server-cert.pem": b64("interceptors.crt"),
+                     "ca-cert.pem": b64("ca.crt")}}
+
+
 def events_sink_patch(sink: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "config-events", "namespace": TEKTON_NAMESPACE},
@@ -78,20 +115,56 @@ class EventListenerRef:
     namespace: str
 
 
-def triggers_source(repo_triggers: Path = REPO_DIR / "triggers") -> Path:
-    """The repository's triggers/ when it holds manifests, else the minimal e2e fixture."""
-    if any(repo_triggers.rglob("*.yaml")) or any(repo_triggers.rglob("*.yml")):
-        return repo_triggers
-    return FIXTURE_TRIGGERS
+BUILD_NAMESPACE = "tekton-builds"
 
 
-def render_triggers(source: Path, kubectl: Path) -> list[dict[str, Any]]:
-    if (source / "kustomization.yaml").exists() or (source / "kustomization.yml").exists():
-        out = subprocess.run([str(kubectl), "kustomize", str(source)], capture_output=True, text=True,
-                             check=True).stdout
-        return [d for d in yaml.safe_load_all(out) if d]
-    files = sorted([*source.rglob("*.yaml"), *source.rglob("*.yml")])
-    return list(load_docs(*files))
+def local_settings(repo_settings: Path, overrides: dict[str, str]) -> str:
+    """triggers/settings.env with the keys the local plane must differ on replaced."""
+    lines, seen = [], set()
+    for line in repo_settings.read_text().splitlines():
+        key = line.split("=", 1)[0].strip() if "=" in line and not line.lstrip().startswith("#") else None
+        if key in overrides:
+            lines.append(f"{key}={overrides[key]}")
+            seen.add(key)
+        else:
+            lines.append(line)
+    lines += [f"{k}={v}" for k, v in overrides.items() if k not in seen]
+    return "\n".join(lines) + "\n"
+
+
+def render_triggers(repo_triggers: Path, overlay_dir: Path, kubectl: Path,
+                    overrides: dict[str, str]) -> list[dict[str, Any]]:
+    """The repository's triggers/ rendered as an overlay with local settings.
+
+    triggers/ is built for overlays (base/ + components/settings + a settings.env); the local plane
+    brings its own settings: the runner and the registry on loopback, and a build namespace of its own
+    whose Pod Security level admits root build steps (Tekton's own namespace enforces "restricted").
+    """
+    base, component = repo_triggers / "base", repo_triggers / "components" / "settings"
+    if not (base.is_dir() and component.is_dir() and (repo_triggers / "settings.env").is_file()):
+        raise RuntimeError(f"{repo_triggers} does not have base/, components/settings/ and settings.env")
+    overlay_dir.mkdir(parents=True, exist_ok=True)
+    (overlay_dir / "settings.env").write_text(local_settings(repo_triggers / "settings.env", overrides))
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {
+        "name": overrides["build_namespace"],
+        "labels": {"pod-security.kubernetes.io/enforce": "privileged",
+                   "app.kubernetes.io/part-of": "tekton-runner"}}}
+    (overlay_dir / "namespace.yaml").write_text(yaml.safe_dump(namespace))
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+        "resources": ["namespace.yaml", os.path.relpath(base, overlay_dir)],
+        "configMapGenerator": [{
+            "name": "tekton-runner-triggers-settings", "namespace": TEKTON_NAMESPACE,
+            "envs": ["settings.env"],
+            "options": {"disableNameSuffixHash": True, "labels": {"app.kubernetes.io/part-of": "tekton-runner"}},
+        }],
+        "components": [os.path.relpath(component, overlay_dir)],
+    }
+    (overlay_dir / "kustomization.yaml").write_text(yaml.safe_dump(kustomization, sort_keys=False))
+    proc = subprocess.run([str(kubectl), "kustomize", str(overlay_dir)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"kubectl kustomize {overlay_dir} failed:\n{proc.stderr}")
+    return [d for d in yaml.safe_load_all(proc.stdout) if d]
 
 
 def find_eventlistener(docs: list[dict[str, Any]]) -> EventListenerRef:

@@ -79,7 +79,7 @@ async def test_failing_build_pod_ends_in_failed_taskrun_and_failed_event(
     await decide(kube, ns, pod["metadata"]["name"], "fail")
 
     done = await finished(kube, ns, name, "False")
-    assert done["status"]["conditions"][0]["reason"] == "Failed"
+    assert done["status"]["conditions"][0]["reason"] in ("Failed", "StepFailed")
     assert not done["status"].get("results")
 
     event = await event_sink.wait_for("failure event", FAILED, name, 60)

@@ -1,6 +1,6 @@
 """The baseline: a bare aiohttp handler that parses the JSON body and answers 202 with a small JSON.
 
-Run: python -m bench.api.echo --port P   
+Run: python -m bench.api.echo --port P
 """
 
 from __future__ import annotations

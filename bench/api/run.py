@@ -131,7 +131,7 @@ async def chain_start_latency(base: str, events: int, kubeconfig: Path) -> dict[
 
 async def _set_taskrun_status(session: aiohttp.ClientSession, kubeconfig: Path, run_id: str,
                               status: dict[str, Any]) -> None:
-    config = json.loads(kubeconfig.read_text())
+    config = json.loads(await asyncio.to_thread(kubeconfig.read_text))
     server = config["clusters"][0]["cluster"]["server"]
     token = config["users"][0]["user"]["token"]
     url = f"{server}/apis/tekton.dev/v1/namespaces/tekton-pipelines/taskruns/build-{run_id}/status"

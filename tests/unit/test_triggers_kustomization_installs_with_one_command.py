@@ -50,6 +50,7 @@ def test_settings_file_names_every_input() -> None:
         "tekton_namespace",
         "build_task",
         "cache_repo",
+        "build_pod_security",
     }
 
 
@@ -169,3 +170,21 @@ def test_public_webhook_listener_component_adds_a_listener_for_webhook_triggers_
     selector = public["spec"]["labelSelector"]["matchLabels"]
     build_request = named[("Trigger", "tekton-runner-build-request")]
     assert not selector.items() <= build_request["metadata"]["labels"].items()
+
+
+def test_build_namespace_component_creates_the_namespace_with_the_pod_security_level(tmp_path: Path) -> None:
+    copy = tmp_path / "triggers"
+    shutil.copytree(TRIGGERS_DIR, copy)
+    text = (copy / "settings.env").read_text()
+    text = text.replace("build_namespace=tekton-pipelines", "build_namespace=tekton-builds")
+    text = text.replace("build_pod_security=baseline", "build_pod_security=privileged")
+    (copy / "settings.env").write_text(text)
+    kustomization = yaml.safe_load((copy / "kustomization.yaml").read_text())
+    kustomization["components"].append("components/build-namespace")
+    (copy / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
+    objects = kustomize_build(copy)
+    namespaces = [obj for obj in objects if obj["kind"] == "Namespace"]
+    assert [ns["metadata"]["name"] for ns in namespaces] == ["tekton-builds"]
+    assert namespaces[0]["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "privileged"
+    assert all_schema_errors(namespaces[0]) == []
+    assert by_kind_and_name(objects)[("EventListener", "tekton-runner")]["metadata"]["namespace"] == "tekton-builds"

@@ -13,8 +13,14 @@ $(BIN)/tekton-runner: pyproject.toml
 
 install: $(BIN)/tekton-runner
 
+# Serve against the configured cluster; with none configured, start the local control plane first.
 run: install
-	$(BIN)/tekton-runner serve
+	@if [ -n "$${KUBECONFIG:-}" ] || [ -f "$$HOME/.kube/config" ]; then \
+		$(BIN)/tekton-runner serve; \
+	else \
+		echo "no cluster configured (KUBECONFIG unset, no ~/.kube/config): using the local control plane"; \
+		bash cluster/dev.sh; \
+	fi
 
 lint: install
 	$(BIN)/ruff check tekton_runner tests bench

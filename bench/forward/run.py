@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -370,7 +371,7 @@ def report(meta: dict[str, str], tp: dict[str, Throughput], rq: dict, hd: dict) 
             )
         lines.append("")
     if hd:
-        lines += ["| path | held open | errors | RSS KiB/conn | PSS KiB/conn | relay fds |", "|---|---|---|---|---|---|"]
+        lines += ["| path | held open | errors | RSS KiB/conn | PSS KiB/conn | relay fds |", "|---" * 6 + "|"]
         for name, h in hd.items():
             lines.append(
                 f"| {name} | {h['opened']:.0f} | {h['errors']:.0f} | {h['rss_kib_per_conn']:.1f} "
@@ -392,9 +393,7 @@ def main() -> int:
         if shutil.which(tool) is None:
             print(f"missing {tool}: apt-get install -y iperf3 socat wrk", file=sys.stderr)
             return 2
-    import resource
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     vs = variants(args.only)
     meta = machine()

@@ -9,7 +9,7 @@ import socket
 from collections.abc import Callable
 
 from .stats import Traffic
-from .transports import TransportSession, start_transports
+from .transports import TransportSession, arm_reset, start_transports
 
 _FLAGS = os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK
 # Rounds of splice per readiness callback before yielding, so one busy stream cannot starve the others.
@@ -110,13 +110,17 @@ class _Direction:
         for _ in range(_ROUNDS):
             drained_src = False
             if not self._eof and self._pending < self._cap:
+                room = self._cap - self._pending
                 try:
-                    n = splice(self._src, self._pw, self._cap - self._pending, flags=_FLAGS)
+                    n = splice(self._src, self._pw, room, flags=_FLAGS)
                 except BlockingIOError:
                     drained_src = True
                 else:
                     if n:
                         self._pending += n
+                        # Less than asked for: the socket queue is empty now. Waiting for readiness
+                        # saves the splice that would only say EAGAIN (one syscall per small message).
+                        drained_src = n < room
                     else:
                         self._eof = True
             if self._pending:
@@ -190,10 +194,12 @@ class SpliceSession:
             self.abort()
 
     def abort(self, exc: BaseException | None = None) -> None:
-        """Stop both directions, close both sockets and settle `done` (idempotent)."""
+        """Stop both directions, close both sockets and settle `done` (idempotent); an OSError resets both."""
         for direction in self._directions:
             direction.close()
         for sock in self._socks:
+            if isinstance(exc, OSError) and sock.fileno() >= 0:
+                arm_reset(sock)
             sock.close()
         if not self.done.done():
             if exc is None:

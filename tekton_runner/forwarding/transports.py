@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+import struct
 from typing import cast
 
 from .stats import Traffic
@@ -11,6 +13,14 @@ from .stats import Traffic
 # Per-side write buffer bounds: above HIGH the peer stops reading until the buffer is below LOW again.
 HIGH_WATER = 1 << 20
 LOW_WATER = 256 << 10
+_LINGER_ZERO = struct.pack("ii", 1, 0)
+
+
+def arm_reset(sock: socket.socket | None) -> None:
+    """Make the coming close send RST: a peer cut short must not look like a clean end of stream."""
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
 
 
 class _Side(asyncio.Protocol):
@@ -33,11 +43,12 @@ class _Side(asyncio.Protocol):
         transport.set_write_buffer_limits(high=HIGH_WATER, low=LOW_WATER)
 
     def data_received(self, data: bytes) -> None:
-        peer = self.peer.transport
-        if peer is None:
-            # uvloop may deliver data before the peer transport exists, despite pause_reading().
+        if not self._session.started:
+            # uvloop may deliver data before both transports exist, despite pause_reading().
             self.early.append(data)
             return
+        peer = self.peer.transport
+        assert peer is not None
         peer.write(data)
         if self._to_target:
             self._session.traffic.to_target += len(data)
@@ -46,21 +57,25 @@ class _Side(asyncio.Protocol):
 
     def eof_received(self) -> bool:
         self.eof = True
-        if self.peer.transport is not None:
-            self.peer.transport.write_eof()
-            self._session.side_ended()
+        if self._session.started:
+            self._pass_eof()
         return True  # keep our write side open: the other direction goes on
 
-    def flush_early(self) -> None:
-        """Pass on what arrived before both transports existed, then start reading."""
-        peer = self.peer.transport
-        assert peer is not None and self.transport is not None
+    def _pass_eof(self) -> None:
+        assert self.peer.transport is not None
+        self.peer.transport.write_eof()
+        self._session.side_ended()
+
+    def pass_early_data(self) -> None:
         early, self.early = self.early, []
         for data in early:
             self.data_received(data)
+
+    def start_reading(self) -> None:
+        """After the early data of both sides went out: pass an early EOF on, or start reading."""
+        assert self.transport is not None
         if self.eof:
-            peer.write_eof()
-            self._session.side_ended()
+            self._pass_eof()
         else:
             self.transport.resume_reading()
 
@@ -88,6 +103,7 @@ class TransportSession:
         self.client.peer = self.target
         self.target.peer = self.client
         self._lost = 0
+        self.started = False
 
     def _transports(self) -> list[asyncio.Transport]:
         return [t for t in (self.client.transport, self.target.transport) if t is not None]
@@ -106,8 +122,10 @@ class TransportSession:
             self.abort()
 
     def abort(self, exc: BaseException | None = None) -> None:
-        """Drop both transports at once and settle `done` (idempotent)."""
+        """Drop both transports at once and settle `done` (idempotent); an OSError resets both peers."""
         for transport in self._transports():
+            if isinstance(exc, OSError) and not transport.is_closing():
+                arm_reset(transport.get_extra_info("socket"))
             transport.abort()
         if not self.done.done():
             if exc is None:
@@ -128,6 +146,9 @@ async def start_transports(client: socket.socket, target: socket.socket, traffic
         client.close()
         target.close()
         raise
+    session.started = True
     for side in (session.client, session.target):
-        side.flush_early()
+        side.pass_early_data()
+    for side in (session.client, session.target):
+        side.start_reading()
     return session

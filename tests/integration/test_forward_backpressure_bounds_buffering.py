@@ -28,8 +28,10 @@ async def test_stalled_target_stalls_client_and_loses_nothing(engine: str) -> No
         writer.close()
 
     async with serving(slow_reader) as target, forwarding(target, engine) as (_, port):
-        client = socket.create_connection(("127.0.0.1", port))
+        client = socket.socket()
         client.setblocking(False)
+        async with asyncio.timeout(DEADLINE):
+            await loop.sock_connect(client, ("127.0.0.1", port))
         chunk = b"b" * CHUNK
         sent = 0
         try:

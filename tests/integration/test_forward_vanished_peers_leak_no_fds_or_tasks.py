@@ -34,7 +34,7 @@ async def reset_and_wait(writer: asyncio.StreamWriter) -> None:
 
 @pytest.mark.parametrize("engine", ENGINES)
 async def test_vanishing_clients_and_targets_release_everything(engine: str) -> None:
-    baseline_fds = open_fds()
+    baseline_fds = await open_fds()
     async with serving(echo) as echo_port, serving(reset_after_first_chunk) as rude_port:
         table = ForwardTable(RelayOptions(engine=engine))  # type: ignore[arg-type]
         to_echo = await table.open("echo", "127.0.0.1", 0, "127.0.0.1", echo_port)
@@ -79,4 +79,4 @@ async def test_vanishing_clients_and_targets_release_everything(engine: str) -> 
         assert len(table) == 0
         assert [t for t in asyncio.all_tasks() if t.get_name().startswith("forward-")] == []
     assert asyncio.all_tasks() == {asyncio.current_task()}
-    assert open_fds() == baseline_fds
+    assert await open_fds() == baseline_fds

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import get_args
 from ..models.settings import ENV_PREFIX, Settings
 from .targets import ProvisionerKind
 
+_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?$")
+_PATH_PART = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -43,8 +46,12 @@ class WorkspaceSettings:
     def __post_init__(self) -> None:
         if self.provisioner not in get_args(ProvisionerKind):
             raise ValueError(f"provisioner must be one of {get_args(ProvisionerKind)}, not {self.provisioner!r}")
-        if "/" in self.registry_host or "://" in self.registry_host or not self.registry_host:
-            raise ValueError(f"registry_host must be host[:port], not {self.registry_host!r}")
+        if not _HOST.match(self.registry_host):
+            raise ValueError(f"registry_host must be host[:port] (no scheme, no path), not {self.registry_host!r}")
+        if self.mirror_prefix is not None:
+            host, _, path = self.mirror_prefix.strip("/").partition("/")
+            if not _HOST.match(host) or not all(_PATH_PART.match(part) for part in path.split("/") if path):
+                raise ValueError(f"mirror_prefix must be host[:port]/project, not {self.mirror_prefix!r}")
         if (self.registry_username is None) != (self.registry_password is None):
             raise ValueError("registry_username and registry_password go together")
         if self.registry_docker_config is not None and self.registry_username is not None:

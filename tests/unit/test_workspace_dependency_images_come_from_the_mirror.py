@@ -1,0 +1,56 @@
+"""redis/postgres images are taken from the Harbor Docker Hub mirror when one is configured."""
+
+from __future__ import annotations
+
+import pytest
+
+from tekton_runner.workspaces.images import ImageName, dependency_images, mirrored_image
+
+MIRROR = "lenovo:8443/dockerhub-proxy"
+
+
+@pytest.mark.parametrize(("reference", "expected"), [
+    ("redis:7-alpine", "lenovo:8443/dockerhub-proxy/library/redis:7-alpine"),
+    ("postgres:16-alpine", "lenovo:8443/dockerhub-proxy/library/postgres:16-alpine"),
+    ("docker.io/library/redis:7", "lenovo:8443/dockerhub-proxy/library/redis:7"),
+    ("index.docker.io/bitnami/redis:7.2", "lenovo:8443/dockerhub-proxy/bitnami/redis:7.2"),
+    ("bitnami/postgresql", "lenovo:8443/dockerhub-proxy/bitnami/postgresql"),
+    ("redis@sha256:" + "a" * 64, "lenovo:8443/dockerhub-proxy/library/redis@sha256:" + "a" * 64),
+    ("redis:7@sha256:" + "b" * 64, "lenovo:8443/dockerhub-proxy/library/redis:7@sha256:" + "b" * 64),
+])
+def test_docker_hub_images_are_rewritten_to_the_mirror(reference: str, expected: str) -> None:
+    assert mirrored_image(reference, MIRROR) == expected
+    assert mirrored_image(reference, MIRROR + "/") == expected
+
+
+@pytest.mark.parametrize("reference", [
+    "lenovo:8443/library/redis:7",
+    "quay.io/sclorg/postgresql-16-c9s:latest",
+    "localhost/redis:7",
+    "registry.local:5000/redis",
+])
+def test_images_from_other_registries_are_left_alone(reference: str) -> None:
+    assert mirrored_image(reference, MIRROR) == reference
+
+
+def test_without_a_mirror_nothing_changes() -> None:
+    assert mirrored_image("redis:7-alpine", None) == "redis:7-alpine"
+    assert mirrored_image("redis:7-alpine", "") == "redis:7-alpine"
+    assert dependency_images("redis:7-alpine", "postgres:16-alpine", None).postgres == "postgres:16-alpine"
+
+
+def test_both_dependencies_at_once() -> None:
+    images = dependency_images("redis:7-alpine", "postgres:16-alpine", MIRROR)
+    assert images.redis == "lenovo:8443/dockerhub-proxy/library/redis:7-alpine"
+    assert images.postgres == "lenovo:8443/dockerhub-proxy/library/postgres:16-alpine"
+
+
+def test_a_registry_port_is_not_mistaken_for_a_tag() -> None:
+    image = ImageName.parse("registry.local:5000/team/app")
+    assert (image.registry, image.repository, image.suffix) == ("registry.local:5000", "team/app", "")
+
+
+@pytest.mark.parametrize("reference", ["", " redis", "https://docker.io/redis", "docker.io/:7"])
+def test_what_is_not_a_reference_is_refused(reference: str) -> None:
+    with pytest.raises(ValueError, match="not an image reference"):
+        ImageName.parse(reference)

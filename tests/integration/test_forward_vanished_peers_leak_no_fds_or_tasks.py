@@ -79,4 +79,4 @@ async def test_vanishing_clients_and_targets_release_everything(engine: str) -> 
         assert len(table) == 0
         assert [t for t in asyncio.all_tasks() if t.get_name().startswith("forward-")] == []
     assert asyncio.all_tasks() == {asyncio.current_task()}
-    assert await open_fds() == baseline_fds
+    assert await open_fds() <= baseline_fds  # fewer is fine: a stray loop of an earlier test may be collected

@@ -24,6 +24,7 @@ from .handlers.problems import middleware
 from .kube import Kube
 from .manifests import Renderer
 from .models.settings import Settings
+from .registry import RegistryClient
 from .store.database import Database
 from .store.ports import PortStore
 from .store.runs import RunStore
@@ -69,6 +70,9 @@ def create_app(
                 settings=settings, kube=kube, renderer=await asyncio.to_thread(Renderer), runs=run_store,
                 ports=PortStore(database), uploads=UploadStore(database), metrics=metrics,
                 recorder=Recorder(run_store, metrics), forwarder=forwarder, retry=retry or RetryPolicy(),
+                registry=RegistryClient(session, scheme=settings.registry_scheme,
+                                        verify_tls=settings.registry_verify_tls,
+                                        username=settings.registry_username, password=settings.registry_password),
             )
             scheduler = Scheduler(limit=settings.chain_concurrency)
             stack.push_async_callback(scheduler.close, grace=settings.shutdown_grace)

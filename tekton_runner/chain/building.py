@@ -13,6 +13,7 @@ from ..models.ids import RunId, taskrun_name
 from ..models.runs import Run, RunState, StepName, StepState
 from ..models.spec import LocalSource, ZipSource
 from ..models.taskruns import Outcome, TaskRunView
+from ..registry import RegistryError
 from ..store.database import utcnow
 from .context import ChainContext
 from .dispatching import DispatchError, send_build_request
@@ -103,10 +104,24 @@ async def observe(ctx: ChainContext, run: Run, view: TaskRunView) -> bool:
         assert condition is not None
         await fail_build(ctx, run, condition.reason or "Failed", condition.message)
         return False
-    message = f"pushed {run.image}" + (f" ({view.digest})" if view.digest else " (no digest reported)")
+    digest = view.digest or await _digest_from_registry(ctx, run)
+    if digest and not view.digest:
+        await ctx.runs.record_build(run.id, taskrun_uid=None, digest=digest)
+    message = f"pushed {run.image}" + (f" ({digest})" if digest else " (no digest known: deploying by tag)")
     await ctx.recorder.step_ended(run.id, step, StepOutcome.done("Succeeded", message))
     return await ctx.runs.transition(run.id, allowed=(RunState.PENDING, RunState.BUILDING),
                                      to=RunState.DEPLOYING, reason="BuildSucceeded", message=message)
+
+
+async def _digest_from_registry(ctx: ChainContext, run: Run) -> str | None:
+    """Asks the registry when the build reported no digest (results can be missing from Tekton's data)."""
+    if ctx.registry is None:
+        return None
+    try:
+        return await ctx.registry.digest(run.image)
+    except RegistryError as error:
+        log.warning("run %s: no digest from the build or the registry: %s", run.id, error)
+        return None
 
 
 def expected_taskrun(ctx: ChainContext, run: Run) -> tuple[str, str]:

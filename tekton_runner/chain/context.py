@@ -8,6 +8,7 @@ from typing import Protocol
 from ..kube import Kube
 from ..manifests import Renderer
 from ..models.settings import Settings
+from ..registry import RegistryClient
 from ..store.ports import PortStore
 from ..store.runs import RunStore
 from ..store.uploads import UploadStore
@@ -45,4 +46,5 @@ class ChainContext:
     metrics: Metrics
     recorder: Recorder
     forwarder: PortForwarder
+    registry: RegistryClient | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)

@@ -23,6 +23,10 @@ class Settings(BaseModel):
     kubeconfig: str | None = None  # default: $KUBECONFIG, ~/.kube/config, then in-cluster
     eventlistener_url: str = "http://127.0.0.1:8080/"
     registry: str = "lenovo:8443/library"
+    registry_scheme: str = "https"  # how the runner reads digests from the registry when a build reports none
+    registry_verify_tls: bool = True
+    registry_username: str | None = None
+    registry_password: str | None = None
     public_host: str = "127.0.0.1"  # HOST_IP: where users reach external ports
     public_url: str | None = None  # how the build cluster reaches this runner (zip/local sources)
     token: str | None = None

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from ..models.ids import RunId, is_run_id, new_run_id
 from ..models.runs import Run, RunState
 from ..models.spec import LocalSource, RunSpec, ZipSource
-from ..store.runs import RunNotFound
+from ..store.runs import DuplicateRequest, RunNotFound
 from .archives import PackError, pack_directory
 from .keys import CONTEXT, ORCHESTRATOR, SETTINGS
 from .problems import invalid, invalid_field, problem, read_json
@@ -40,6 +40,12 @@ async def create_run(request: web.Request) -> web.Response:
         spec = RunSpec.model_validate(body)
     except ValidationError as error:
         return invalid(error)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None:
+        if not 1 <= len(key) <= 255:
+            return invalid_field("Idempotency-Key", "must be 1 to 255 characters")
+        if (earlier := await ctx.runs.find_by_key(key)) is not None:
+            return _replay(earlier, spec)
     run_id = new_run_id()
     source = spec.source
     if isinstance(source, ZipSource) and await ctx.uploads.get(source.upload_id) is None:
@@ -61,10 +67,22 @@ async def create_run(request: web.Request) -> web.Response:
                                     limit=settings.max_upload_bytes)
         except PackError as error:
             return invalid_field("source.path", str(error))
-    run = await ctx.runs.create(run_id, spec, image_reference(spec, run_id, settings.registry))
+    try:
+        run = await ctx.runs.create(run_id, spec, image_reference(spec, run_id, settings.registry),
+                                    idempotency_key=key)
+    except DuplicateRequest as duplicate:  # the same key raced in from another request
+        return _replay(await ctx.runs.get(duplicate.run_id), spec)
     run = await request.app[ORCHESTRATOR].submit(run)
     return web.json_response(run_view(run, brief=True), status=202,
                              headers={"Location": f"/runs/{run.id}"})
+
+
+def _replay(earlier: Run, spec: RunSpec) -> web.Response:
+    """A retried POST with the same Idempotency-Key gets the run it created, never a second one."""
+    if earlier.spec != spec:
+        return problem(409, "idempotency_key_reused",
+                       f"Idempotency-Key was used for run {earlier.id} with a different request")
+    return web.json_response(run_view(earlier, brief=True), status=200, headers={"Location": f"/runs/{earlier.id}"})
 
 
 async def _run_or_404(request: web.Request) -> Run | web.Response:

@@ -27,9 +27,11 @@ CREATE TABLE IF NOT EXISTS runs (
     endpoint_json TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    accepted_at TEXT
+    accepted_at TEXT,
+    idempotency_key TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_state ON runs (state);
+CREATE UNIQUE INDEX IF NOT EXISTS runs_idempotency ON runs (idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS runs_app ON runs (workspace, app);
 CREATE TABLE IF NOT EXISTS steps (
     run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,

@@ -17,6 +17,14 @@ class RunNotFound(LookupError):
     pass
 
 
+class DuplicateRequest(Exception):
+    """A run was already created with this Idempotency-Key."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(run_id)
+        self.run_id = run_id
+
+
 def _step_from_row(row: aiosqlite.Row) -> Step:
     return Step(
         name=StepName(row["name"]),
@@ -56,20 +64,31 @@ class RunStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    async def create(self, run_id: RunId, spec: RunSpec, image: str) -> Run:
+    async def create(self, run_id: RunId, spec: RunSpec, image: str, *, idempotency_key: str | None = None) -> Run:
         now = to_text(utcnow())
         async with self._db.transaction() as connection:
+            if idempotency_key is not None:
+                async with connection.execute(
+                    "SELECT id FROM runs WHERE idempotency_key = ?", (idempotency_key,)
+                ) as cursor:
+                    existing = await cursor.fetchone()
+                if existing is not None:
+                    raise DuplicateRequest(existing["id"])
             await connection.execute(
-                "INSERT INTO runs (id, workspace, app, spec_json, state, image, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (id, workspace, app, spec_json, state, image, created_at, updated_at,"
+                " idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (run_id, spec.workspace, spec.app.name, spec.model_dump_json(), RunState.PENDING,
-                 image, now, now),
+                 image, now, now, idempotency_key),
             )
             await connection.executemany(
                 "INSERT INTO steps (run_id, name, state) VALUES (?, ?, ?)",
                 [(run_id, name.value, StepState.PENDING.value) for name in StepName],
             )
         return await self.get(run_id)
+
+    async def find_by_key(self, idempotency_key: str) -> Run | None:
+        row = await self._db.fetch_one("SELECT id FROM runs WHERE idempotency_key = ?", (idempotency_key,))
+        return await self.get(row["id"]) if row else None
 
     async def get(self, run_id: str) -> Run:
         row = await self._db.fetch_one("SELECT * FROM runs WHERE id = ?", (run_id,))

@@ -1,0 +1,34 @@
+"""A UI that retries POST /run with the same Idempotency-Key gets one run and one build."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.integration.harness import Harness, spec
+
+
+async def test_same_key_returns_the_same_run(harness: Harness) -> None:
+    headers = {"Idempotency-Key": "ui-click-42"}
+    first = await harness.http.post("/run", json=spec(), headers=headers)
+    second, third = await asyncio.gather(
+        harness.http.post("/run", json=spec(), headers=headers),
+        harness.http.post("/run", json=spec(), headers=headers),
+    )
+    assert first.status == 202 and second.status == 200 and third.status == 200
+    ids = {(await response.json())["run_id"] for response in (first, second, third)}
+    assert len(ids) == 1
+    assert len(harness.listener.received) == 1
+
+
+async def test_same_key_with_another_request_is_409(harness: Harness) -> None:
+    headers = {"Idempotency-Key": "ui-click-43"}
+    assert (await harness.http.post("/run", json=spec(), headers=headers)).status == 202
+    other = await harness.http.post("/run", json=spec(app={"name": "other"}), headers=headers)
+    assert other.status == 409 and (await other.json())["error"] == "idempotency_key_reused"
+    assert len(harness.listener.received) == 1
+
+
+async def test_requests_without_a_key_are_separate_runs(harness: Harness) -> None:
+    await harness.post_run(spec())
+    await harness.post_run(spec())
+    assert len((await (await harness.http.get("/runs")).json())["runs"]) == 2

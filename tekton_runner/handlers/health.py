@@ -28,7 +28,7 @@ async def readyz(request: web.Request) -> web.Response:
     except Exception as error:  # any database failure means not ready
         checks["database"] = f"failed: {error}"
     try:
-        await ctx.kube.list("v1", "Namespace", labels={"kubernetes.io/metadata.name": "default"})
+        await ctx.kube.version()
         checks["kubernetes"] = "ok"
     except KubeError as error:
         checks["kubernetes"] = f"failed: {error.message}"

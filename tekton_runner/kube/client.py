@@ -114,6 +114,11 @@ class Kube:
             return False
         return True
 
+    async def version(self) -> str:
+        """The API server's gitVersion; a cheap reachability check that needs no RBAC."""
+        result = cast(KubeObject, await self._call("GET", "/version"))
+        return str(result.get("gitVersion", ""))
+
     async def pod_logs(self, namespace: str, pod: str, *, container: str | None = None, tail: int = 40) -> str:
         query = [("tailLines", str(tail))]
         if container:

@@ -87,3 +87,11 @@ async def test_openapi_document_carries_the_request_schema(harness: Harness) -> 
     document = await (await harness.http.get("/openapi.json")).json()
     assert "RunSpec" in document["components"]["schemas"]
     assert "/run" in document["paths"]
+
+
+async def test_readyz_reports_an_unreachable_api_server(harness: Harness) -> None:
+    assert (await harness.http.get("/readyz")).status == 200
+    harness.fake.fail(method="GET", path_regex=r"^/version", status=503, times=None)
+    response = await harness.http.get("/readyz")
+    assert response.status == 503
+    assert (await response.json())["checks"]["kubernetes"].startswith("failed")

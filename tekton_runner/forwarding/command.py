@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--listen", required=True, help="[HOST:]PORT to listen on (host default 0.0.0.0)")
     parser.add_argument("--target", required=True, help="HOST:PORT to relay every connection to")
-    parser.add_argument("--engine", choices=["auto", "splice", "transports"], default="auto")
+    parser.add_argument("--engine", choices=["auto", "splice", "splice-always", "transports"], default="auto")
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     parser.add_argument("--idle-timeout", type=float, default=600.0, help="seconds; 0 disables")
     parser.add_argument("--connect-timeout", type=float, default=5.0)

@@ -17,7 +17,7 @@ from .stats import Address, MappingCounters, Traffic
 
 log = logging.getLogger(__name__)
 
-EngineName = Literal["auto", "splice", "transports"]
+EngineName = Literal["auto", "splice", "splice-always", "transports"]
 
 
 class Session(Protocol):
@@ -36,6 +36,8 @@ def pick_engine(name: EngineName) -> Engine:
     """Map an engine name to its entry point; "auto" is splice where the platform has it."""
     if name == "splice" or (name == "auto" and splicing.available()):
         return splicing.start_splice
+    if name == "splice-always":
+        return splicing.start_splice_always
     return transports.start_transports
 
 

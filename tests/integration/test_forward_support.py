@@ -14,10 +14,8 @@ from tekton_runner.forwarding import ForwardTable, RelayOptions, splicing
 
 __test__ = False  # helpers only; pytest must not look for tests here
 
-ENGINES = [
-    pytest.param("splice", marks=pytest.mark.skipif(not splicing.available(), reason="Linux only")),
-    "transports",
-]
+_LINUX = pytest.mark.skipif(not splicing.available(), reason="Linux only")
+ENGINES = [pytest.param("splice", marks=_LINUX), pytest.param("splice-always", marks=_LINUX), "transports"]
 DEADLINE = 10.0  # generous bound for a step that should take milliseconds; never a measured figure
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]

@@ -17,6 +17,7 @@ from tests.unit.test_triggers_support import (
     render_resource_templates,
     resolve_binding_params,
     taskrun_against_task_errors,
+    tekton_validation_errors,
     triggers_dir,
     triggers_objects,
 )
@@ -133,6 +134,15 @@ def test_rendered_taskrun_passes_tekton_schemas_and_matches_the_task(body: dict[
     taskrun = create_taskrun(body)
     assert all_schema_errors(taskrun) == []
     assert taskrun_against_task_errors(taskrun, build_task()) == []
+
+
+@pytest.mark.timeout(1800)  # the first use builds Tekton's validator
+def test_tektons_own_validation_accepts_the_rendered_taskruns() -> None:
+    taskruns = [create_taskrun(GIT_BODY), create_taskrun(ZIP_BODY)]
+    taskruns.append(
+        create_taskrun({**GIT_BODY, **{key: HOSTILE[0] for key in ("git_url", "context_dir", "spec_json")}})
+    )
+    assert tekton_validation_errors(taskruns) == []
 
 
 def test_zip_build_request_passes_the_one_time_url_through_unchanged() -> None:

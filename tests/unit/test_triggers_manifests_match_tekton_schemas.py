@@ -18,6 +18,7 @@ from tests.unit.test_triggers_support import (
     kubernetes_schema_errors,
     load_yaml_documents,
     task_reference_errors,
+    tekton_validation_errors,
     triggers_objects,
 )
 
@@ -178,3 +179,30 @@ def test_event_listener_selects_the_build_request_trigger_and_may_create_taskrun
         assert ("triggers.tekton.dev", resource, "list") in allowed
     cluster_role = find_object(objects, "ClusterRole", "tekton-runner-eventlistener")
     assert not [rule for rule in cluster_role["rules"] if "secrets" in rule["resources"]]
+
+
+# Building Tekton's validator can take minutes on a cold Go build cache.
+slow_first_build = pytest.mark.timeout(1800)
+
+
+def tekton_kinds() -> list[dict[str, Any]]:
+    return [obj for obj in triggers_objects() if obj["apiVersion"].startswith(("tekton.dev/", "triggers.tekton.dev/"))]
+
+
+@slow_first_build
+def test_tektons_own_decoding_and_validation_accept_every_tekton_object() -> None:
+    assert tekton_validation_errors(tekton_kinds()) == []
+
+
+@slow_first_build
+def test_tektons_own_validation_refuses_what_tekton_would_refuse() -> None:
+    task = copy.deepcopy(find_object(triggers_objects(), "Task", "tekton-runner-build"))
+    task["spec"]["steps"][0]["env"][0]["value"] = "$(params.NOT_DECLARED)"
+    trigger = copy.deepcopy(find_object(triggers_objects(), "Trigger", "tekton-runner-build-request"))
+    trigger["spec"]["bindngs"] = trigger["spec"].pop("bindings")
+    listener = copy.deepcopy(find_object(triggers_objects(), "EventListener", "tekton-runner"))
+    del listener["spec"]["labelSelector"]
+    task_error, trigger_error, listener_error = tekton_validation_errors([task, trigger, listener])
+    assert "non-existent variable" in task_error
+    assert 'unknown field "bindngs"' in trigger_error
+    assert "expected exactly one, got neither: spec.labelSelector" in listener_error

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 import json
 import os
 import re
@@ -710,3 +711,131 @@ def taskrun_against_task_errors(taskrun: Mapping[str, Any], task: Mapping[str, A
         if len(value) > 63 or not LABEL_VALUE.match(value):
             errors.append(f"label {key}={value!r} is not a valid label value")
     return errors
+
+
+# ------------------------------------------------------------------- Tekton's own validation code
+
+# A small Go program, built once per version pair into the local cache (never into the repository),
+# that decodes each object strictly into Tekton's own types and runs Tekton's SetDefaults and Validate,
+# as the admission webhooks do on create.
+_VALIDATOR_GO_MOD = f"""module tekton-runner.local/tekton-validate
+
+go 1.26.4
+
+require (
+\tgithub.com/tektoncd/pipeline {PIPELINE[1]}
+\tgithub.com/tektoncd/triggers {TRIGGERS[1]}
+)
+"""
+_VALIDATOR_MAIN_GO = """package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	triggersv1beta1 "github.com/tektoncd/triggers/pkg/apis/triggers/v1beta1"
+	"knative.dev/pkg/apis"
+)
+
+type object interface {
+	apis.Validatable
+	apis.Defaultable
+}
+
+func newObject(apiVersion, kind string) object {
+	switch apiVersion + " " + kind {
+	case "tekton.dev/v1 Task":
+		return &pipelinev1.Task{}
+	case "tekton.dev/v1 TaskRun":
+		return &pipelinev1.TaskRun{}
+	case "triggers.tekton.dev/v1beta1 EventListener":
+		return &triggersv1beta1.EventListener{}
+	case "triggers.tekton.dev/v1beta1 Trigger":
+		return &triggersv1beta1.Trigger{}
+	case "triggers.tekton.dev/v1beta1 TriggerBinding":
+		return &triggersv1beta1.TriggerBinding{}
+	case "triggers.tekton.dev/v1beta1 TriggerTemplate":
+		return &triggersv1beta1.TriggerTemplate{}
+	}
+	return nil
+}
+
+func main() {
+	var docs []json.RawMessage
+	if err := json.NewDecoder(os.Stdin).Decode(&docs); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	out := []string{}
+	for _, raw := range docs {
+		var head struct {
+			APIVersion string `json:"apiVersion"`
+			Kind       string `json:"kind"`
+		}
+		_ = json.Unmarshal(raw, &head)
+		obj := newObject(head.APIVersion, head.Kind)
+		if obj == nil {
+			out = append(out, "unsupported "+head.APIVersion+" "+head.Kind)
+			continue
+		}
+		decoder := json.NewDecoder(bytes.NewReader(raw))
+		decoder.DisallowUnknownFields()
+		if err := decoder.Decode(obj); err != nil {
+			out = append(out, "decode: "+err.Error())
+			continue
+		}
+		ctx := apis.WithinCreate(context.Background())
+		obj.SetDefaults(ctx)
+		if err := obj.Validate(ctx); err != nil {
+			out = append(out, "validate: "+err.Error())
+			continue
+		}
+		out = append(out, "")
+	}
+	_ = json.NewEncoder(os.Stdout).Encode(out)
+}
+"""
+
+
+@functools.cache
+def tekton_validator() -> Path:
+    """Path of the built validator; builds it on first use (minutes when the Go build cache is cold)."""
+    cache = Path(os.environ.get("TEKTON_RUNNER_CACHE", Path.home() / ".cache" / "tekton-runner"))
+    digest = hashlib.sha256((_VALIDATOR_GO_MOD + _VALIDATOR_MAIN_GO).encode()).hexdigest()[:12]
+    workdir = cache / "test-tools" / f"tekton-validate-{digest}"
+    binary = workdir / "tekton-validate"
+    if binary.exists():
+        return binary
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "go.mod").write_text(_VALIDATOR_GO_MOD)
+    (workdir / "main.go").write_text(_VALIDATOR_MAIN_GO)
+    env = {**os.environ, "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
+    for command in (["go", "mod", "tidy"], ["go", "build", "-o", f"{binary}.part", "."]):
+        done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=1500, check=False)
+        if done.returncode != 0:
+            pytest.fail(f"building Tekton's validator failed at {' '.join(command)}:\n{done.stderr[-4000:]}")
+    Path(f"{binary}.part").rename(binary)
+    return binary
+
+
+def tekton_validation_errors(objects: list[Mapping[str, Any]]) -> list[str]:
+    """One message per object that Tekton's own decoding and validation refuse (empty when all pass)."""
+    done = subprocess.run(
+        [str(tekton_validator())],
+        input=json.dumps([dict(obj) for obj in objects]),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    verdicts = json.loads(done.stdout)
+    return [
+        f"{obj['kind']}/{obj['metadata'].get('name')}: {verdict}"
+        for obj, verdict in zip(objects, verdicts, strict=True)
+        if verdict
+    ]

@@ -22,6 +22,7 @@ from tests.unit.test_triggers_support import (
     render_webhook_trigger,
     resolve_binding_params,
     taskrun_against_task_errors,
+    tekton_validation_errors,
     triggers_objects,
 )
 
@@ -166,6 +167,7 @@ def test_webhook_bindings_give_every_template_param_exactly_once() -> None:
 
 
 @needs_cel
+@pytest.mark.timeout(1800)  # the first use builds Tekton's validator
 def test_signed_push_to_the_registered_branch_builds_the_app() -> None:
     taskrun = deliver(rendered_trigger(), push_body())
     assert taskrun is not None
@@ -187,6 +189,7 @@ def test_signed_push_to_the_registered_branch_builds_the_app() -> None:
     }
     assert all_schema_errors(taskrun) == []
     assert taskrun_against_task_errors(taskrun, find_object(triggers_objects(), "Task", "tekton-runner-build")) == []
+    assert tekton_validation_errors([rendered_trigger(), taskrun]) == []
 
 
 @needs_cel

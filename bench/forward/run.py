@@ -52,11 +52,13 @@ def variants(selected: list[str] | None) -> list[Variant]:
         Variant("socat", "socat"),
         Variant("naive asyncio streams", "naive"),
         Variant("forwarder transports+asyncio", "forwarder", "transports", "asyncio"),
-        Variant("forwarder splice+asyncio", "forwarder", "splice", "asyncio"),
+        Variant("forwarder splice-always+asyncio", "forwarder", "splice-always", "asyncio"),
+        Variant("forwarder splice+asyncio (default)", "forwarder", "splice", "asyncio"),
     ]
     if have_uvloop():
         found += [
             Variant("forwarder transports+uvloop", "forwarder", "transports", "uvloop"),
+            Variant("forwarder splice-always+uvloop", "forwarder", "splice-always", "uvloop"),
             Variant("forwarder splice+uvloop", "forwarder", "splice", "uvloop"),
         ]
     if selected:

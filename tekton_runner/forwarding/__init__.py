@@ -10,8 +10,7 @@ from .errors import (
     PortUnavailable,
 )
 from .metrics import ForwardCollector, register_metrics
-from .probing import probe
-from .relaying import EngineName, RelayOptions
+from .relaying import EngineName, RelayOptions, probe
 from .stats import Address, MappingId, MappingState, MappingStats
 from .table import ForwardTable
 

@@ -1,4 +1,4 @@
-"""Serves one accepted client: connects to the target, runs an engine, enforces the idle timeout."""
+"""Serves one accepted client (connect to the target, run an engine, idle timeout); probe() for /endpoint."""
 
 from __future__ import annotations
 
@@ -76,6 +76,17 @@ async def connect_target(target: Address) -> socket.socket:
             raise
         return sock
     raise last
+
+
+async def probe(host: str, port: int, timeout: float = 1.0) -> bool:
+    """True when a TCP connection to host:port completes within `timeout` seconds; closes it at once."""
+    try:
+        async with asyncio.timeout(timeout):
+            sock = await connect_target(Address(host, port))
+    except (OSError, TimeoutError):
+        return False
+    sock.close()
+    return True
 
 
 def _describe(exc: OSError) -> str:

@@ -20,6 +20,7 @@ from tests.unit.test_triggers_support import (
     tekton_validation_errors,
     triggers_dir,
     triggers_objects,
+    triggers_render,
 )
 
 RUN_ID = "r-0123456789abcdef"
@@ -68,14 +69,31 @@ def trigger_parts() -> tuple[list[dict[str, str]], dict[str, Any]]:
     return params, template
 
 
-def create_taskrun(body: dict[str, Any], order: str = "declared") -> dict[str, Any]:
-    """What the EventListener would create for this event (before the API server sees it)."""
+def render_taskrun(body: dict[str, Any], order: str = "declared") -> dict[str, Any]:
+    """The resource the build-request TriggerTemplate yields for this event (test_triggers_support's
+    re-implementation of Triggers' pkg/template), in one of several param orders."""
     binding_params, template = trigger_parts()
     values = resolve_binding_params(binding_params, template["spec"]["params"], body, HEADERS)
     names = [spec["name"] for spec in template["spec"]["params"]]
     orders = {"declared": names, "reversed": names[::-1], "sorted": sorted(names)}
     (raw,) = render_resource_templates(template, values, order=orders[order])
-    taskrun: dict[str, Any] = json.loads(raw)
+    rendered: dict[str, Any] = json.loads(raw)
+    return rendered
+
+
+def render_taskrun_with_triggers(body: dict[str, Any]) -> str:
+    """The same, rendered by Triggers' own code (ResolveTrigger, ResolveParams, ResolveResources)."""
+    objects = triggers_objects()
+    trigger = find_object(objects, "Trigger", "tekton-runner-build-request")
+    bindings = [find_object(objects, "TriggerBinding", ref["ref"]) for ref in trigger["spec"]["bindings"]]
+    template = find_object(objects, "TriggerTemplate", trigger["spec"]["template"]["ref"])
+    (raw,) = triggers_render(trigger, bindings, [template], body, HEADERS)
+    return raw
+
+
+def create_taskrun(body: dict[str, Any], order: str = "declared") -> dict[str, Any]:
+    """What the EventListener would create for this event (before the API server sees it)."""
+    taskrun = render_taskrun(body, order)
     # Triggers' resources.Create: namespace defaults to the EventListener's, and its labels are added.
     taskrun["metadata"].setdefault("namespace", "tekton-pipelines")
     taskrun["metadata"].setdefault("labels", {}).update(
@@ -233,3 +251,34 @@ def test_template_params_are_declared_and_used() -> None:
         text = json.dumps(template["spec"]["resourcetemplates"])
         used = set(re.findall(r"\$\(tt\.params\.([^)]+)\)", text))
         assert used == declared, template["metadata"]["name"]
+
+
+needs_triggers_code = pytest.mark.timeout(1800)  # the first use builds the tool around Triggers' code
+
+
+@needs_triggers_code
+@pytest.mark.parametrize(
+    "body",
+    [
+        GIT_BODY,
+        ZIP_BODY,
+        {key: value for key, value in ZIP_BODY.items() if key != "context_dir"},
+        *[{key: hostile for key in GIT_BODY} for hostile in HOSTILE],
+    ],
+    ids=["git", "zip", "default-context", *[f"hostile-{index}" for index in range(len(HOSTILE))]],
+)
+def test_triggers_own_code_renders_exactly_what_the_emulation_renders(body: dict[str, Any]) -> None:
+    assert json.loads(render_taskrun_with_triggers(body)) == render_taskrun(body)
+
+
+@needs_triggers_code
+@pytest.mark.parametrize("hostile", HOSTILE + HOSTILE_WITH_EXPRESSIONS)
+def test_hostile_values_cannot_change_the_taskrun_triggers_own_code_renders(hostile: str) -> None:
+    rendered = json.loads(render_taskrun_with_triggers({key: hostile for key in GIT_BODY}))
+    assert shape(rendered) == shape(render_taskrun(GIT_BODY))
+
+
+@needs_triggers_code
+def test_triggers_own_code_creates_nothing_for_an_event_without_a_run_id() -> None:
+    with pytest.raises(BindingError, match="run_id"):
+        render_taskrun_with_triggers({"ref": "refs/heads/main", "after": "0" * 40})

@@ -715,9 +715,9 @@ def taskrun_against_task_errors(taskrun: Mapping[str, Any], task: Mapping[str, A
 
 # ------------------------------------------------------------------- Tekton's own validation code
 
-# A small Go program, built once per version pair into the local cache (never into the repository),
-# that decodes each object strictly into Tekton's own types and runs Tekton's SetDefaults and Validate,
-# as the admission webhooks do on create.
+# A small Go program, built once per version pair into the local cache (never into the repository):
+# it decodes objects strictly into Tekton's own types and runs Tekton's SetDefaults and Validate, as
+# the admission webhooks do on create; and it renders an event through Triggers' own pkg/template.
 _VALIDATOR_GO_MOD = f"""module tekton-runner.local/tekton-validate
 
 go 1.26.4
@@ -727,17 +727,26 @@ require (
 \tgithub.com/tektoncd/triggers {TRIGGERS[1]}
 )
 """
-_VALIDATOR_MAIN_GO = """package main
+_VALIDATOR_MAIN_GO = """// tekton-validate: reads one JSON request on stdin and answers on stdout.
+//
+//	{"validate": [objects...]}  -> ["" or the refusal, one per object]: strict decoding into Tekton's
+//	                               types, then Tekton's SetDefaults and Validate as on create.
+//	{"render": {...}}           -> {"resources": [JSON text...], "error": ""}: Triggers' own
+//	                               ResolveTrigger, ResolveParams and ResolveResources for one event.
+package main
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	triggersv1beta1 "github.com/tektoncd/triggers/pkg/apis/triggers/v1beta1"
+	"github.com/tektoncd/triggers/pkg/template"
 	"knative.dev/pkg/apis"
 )
 
@@ -764,39 +773,115 @@ func newObject(apiVersion, kind string) object {
 	return nil
 }
 
+func validate(raw json.RawMessage) string {
+	var head struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+	}
+	_ = json.Unmarshal(raw, &head)
+	obj := newObject(head.APIVersion, head.Kind)
+	if obj == nil {
+		return "unsupported " + head.APIVersion + " " + head.Kind
+	}
+	decoder := json.NewDecoder(bytes.NewReader(raw))
+	decoder.DisallowUnknownFields()
+	if err := decoder.Decode(obj); err != nil {
+		return "decode: " + err.Error()
+	}
+	ctx := apis.WithinCreate(context.Background())
+	obj.SetDefaults(ctx)
+	if err := obj.Validate(ctx); err != nil {
+		return "validate: " + err.Error()
+	}
+	return ""
+}
+
+type renderRequest struct {
+	Trigger    triggersv1beta1.Trigger           `json:"trigger"`
+	Bindings   []triggersv1beta1.TriggerBinding  `json:"bindings"`
+	Templates  []triggersv1beta1.TriggerTemplate `json:"templates"`
+	Body       string                            `json:"body"`
+	Headers    map[string]string                 `json:"headers"`
+	Extensions map[string]interface{}            `json:"extensions"`
+	EventID    string                            `json:"eventID"`
+}
+
+type renderResponse struct {
+	Resources []string `json:"resources"`
+	Error     string   `json:"error"`
+}
+
+func render(request renderRequest) renderResponse {
+	getTB := func(name string) (*triggersv1beta1.TriggerBinding, error) {
+		for i := range request.Bindings {
+			if request.Bindings[i].Name == name {
+				return &request.Bindings[i], nil
+			}
+		}
+		return nil, fmt.Errorf("TriggerBinding %s not found", name)
+	}
+	getCTB := func(name string) (*triggersv1beta1.ClusterTriggerBinding, error) {
+		return nil, fmt.Errorf("ClusterTriggerBinding %s not found", name)
+	}
+	getTT := func(name string) (*triggersv1beta1.TriggerTemplate, error) {
+		for i := range request.Templates {
+			if request.Templates[i].Name == name {
+				return &request.Templates[i], nil
+			}
+		}
+		return nil, fmt.Errorf("TriggerTemplate %s not found", name)
+	}
+	resolved, err := template.ResolveTrigger(request.Trigger, getTB, getCTB, getTT)
+	if err != nil {
+		return renderResponse{Error: err.Error()}
+	}
+	header := http.Header{}
+	for key, value := range request.Headers {
+		header.Set(key, value)
+	}
+	extensions := request.Extensions
+	if extensions == nil {
+		extensions = map[string]interface{}{}
+	}
+	params, err := template.ResolveParams(resolved, []byte(request.Body), header, extensions,
+		template.NewTriggerContext(request.EventID))
+	if err != nil {
+		return renderResponse{Error: err.Error()}
+	}
+	response := renderResponse{Resources: []string{}}
+	for _, resource := range template.ResolveResources(resolved.TriggerTemplate, params) {
+		response.Resources = append(response.Resources, string(resource))
+	}
+	return response
+}
+
 func main() {
-	var docs []json.RawMessage
-	if err := json.NewDecoder(os.Stdin).Decode(&docs); err != nil {
+	var request struct {
+		Validate []json.RawMessage `json:"validate"`
+		Render   *renderRequest    `json:"render"`
+	}
+	if err := json.NewDecoder(os.Stdin).Decode(&request); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	out := []string{}
-	for _, raw := range docs {
-		var head struct {
-			APIVersion string `json:"apiVersion"`
-			Kind       string `json:"kind"`
+	var answer interface{}
+	switch {
+	case request.Render != nil:
+		answer = render(*request.Render)
+	case request.Validate != nil:
+		verdicts := []string{}
+		for _, raw := range request.Validate {
+			verdicts = append(verdicts, validate(raw))
 		}
-		_ = json.Unmarshal(raw, &head)
-		obj := newObject(head.APIVersion, head.Kind)
-		if obj == nil {
-			out = append(out, "unsupported "+head.APIVersion+" "+head.Kind)
-			continue
-		}
-		decoder := json.NewDecoder(bytes.NewReader(raw))
-		decoder.DisallowUnknownFields()
-		if err := decoder.Decode(obj); err != nil {
-			out = append(out, "decode: "+err.Error())
-			continue
-		}
-		ctx := apis.WithinCreate(context.Background())
-		obj.SetDefaults(ctx)
-		if err := obj.Validate(ctx); err != nil {
-			out = append(out, "validate: "+err.Error())
-			continue
-		}
-		out = append(out, "")
+		answer = verdicts
+	default:
+		fmt.Fprintln(os.Stderr, errors.New("neither validate nor render"))
+		os.Exit(2)
 	}
-	_ = json.NewEncoder(os.Stdout).Encode(out)
+	if err := json.NewEncoder(os.Stdout).Encode(answer); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 }
 """
 
@@ -826,7 +911,7 @@ def tekton_validation_errors(objects: list[Mapping[str, Any]]) -> list[str]:
     """One message per object that Tekton's own decoding and validation refuse (empty when all pass)."""
     done = subprocess.run(
         [str(tekton_validator())],
-        input=json.dumps([dict(obj) for obj in objects]),
+        input=json.dumps({"validate": [dict(obj) for obj in objects]}),
         capture_output=True,
         text=True,
         timeout=120,
@@ -839,3 +924,34 @@ def tekton_validation_errors(objects: list[Mapping[str, Any]]) -> list[str]:
         for obj, verdict in zip(objects, verdicts, strict=True)
         if verdict
     ]
+
+
+def triggers_render(
+    trigger: Mapping[str, Any],
+    bindings: list[Mapping[str, Any]],
+    templates: list[Mapping[str, Any]],
+    body: Mapping[str, Any],
+    headers: Mapping[str, str],
+    extensions: Mapping[str, Any] | None = None,
+) -> list[str]:
+    """The resources Triggers' own ResolveTrigger/ResolveParams/ResolveResources make of one event, as
+    JSON text (not parsed, so that a broken result shows). Raises BindingError when Triggers refuses."""
+    request = {
+        "render": {
+            "trigger": dict(trigger),
+            "bindings": [dict(binding) for binding in bindings],
+            "templates": [dict(template) for template in templates],
+            "body": json.dumps(body),
+            "headers": dict(headers),
+            "extensions": dict(extensions or {}),
+            "eventID": "00000000-0000-4000-8000-000000000000",
+        }
+    }
+    done = subprocess.run(
+        [str(tekton_validator())], input=json.dumps(request), capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    if answer["error"]:
+        raise BindingError(answer["error"])
+    return list(answer["resources"])

@@ -24,6 +24,7 @@ from tests.unit.test_triggers_support import (
     taskrun_against_task_errors,
     tekton_validation_errors,
     triggers_objects,
+    triggers_render,
 )
 
 try:  # cel-python evaluates the CEL filter; without it only the CEL checks are skipped.
@@ -259,8 +260,9 @@ def test_hostile_app_inputs_cannot_change_the_trigger_structure(hostile: str) ->
 
     assert shape(evil) == shape(benign)
     statics = {binding["name"]: binding["value"] for binding in evil["spec"]["bindings"] if "name" in binding}
-    assert statics["workspace"] == hostile
-    assert statics["git_url"] == hostile
+    # Static binding values are JSON-escaped, as Triggers pastes them into the template's JSON text.
+    assert json.loads(f'"{statics["workspace"]}"') == hostile
+    assert json.loads(f'"{statics["git_url"]}"') == hostile
     assert interceptor(evil, "github")["secretRef"] == {"secretName": hostile, "secretKey": hostile}
 
 
@@ -299,3 +301,43 @@ def test_every_value_in_the_template_goes_through_tojson() -> None:
     for expression in expressions:
         expression = expression.strip()
         assert expression.endswith("| tojson") or re.fullmatch(r"binding_value\(\w+\)", expression), expression
+
+
+@needs_cel
+@pytest.mark.timeout(1800)  # the first use builds the tool around Triggers' code
+@pytest.mark.parametrize("context_dir", ["services/web", *HOSTILE])
+def test_triggers_own_code_renders_the_webhook_taskrun_the_emulation_renders(context_dir: str) -> None:
+    trigger = rendered_trigger(context_dir=context_dir)
+    body = push_body()
+    expected = deliver(trigger, body)
+    assert expected is not None
+    expected["metadata"].pop("namespace")
+    objects = triggers_objects()
+    cel_params = interceptor(trigger, "cel")
+    extensions = {overlay["key"]: str(cel(overlay["expression"], body)) for overlay in cel_params["overlays"]}
+    bindings = [find_object(objects, "TriggerBinding", b["ref"]) for b in trigger["spec"]["bindings"] if "ref" in b]
+    template = find_object(objects, "TriggerTemplate", trigger["spec"]["template"]["ref"])
+    (raw,) = triggers_render(trigger, bindings, [template], body, signed_headers(json.dumps(body).encode()), extensions)
+    assert json.loads(raw) == expected
+
+
+@needs_cel
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_hostile_app_inputs_arrive_unchanged_in_the_taskrun_and_cannot_change_its_structure(hostile: str) -> None:
+    trigger = rendered_trigger(context_dir=hostile, dockerfile=hostile, image_repository=hostile)
+    taskrun = deliver(trigger, push_body())
+    benign = deliver(rendered_trigger(), push_body())
+    assert taskrun is not None and benign is not None
+
+    def shape(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: shape(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [shape(item) for item in value]
+        return type(value).__name__
+
+    assert shape(taskrun) == shape(benign)
+    params = params_of(taskrun)
+    assert params["CONTEXT"] == hostile
+    assert params["DOCKERFILE"] == hostile
+    assert params["IMAGE"] == f"{hostile}:{COMMIT}"

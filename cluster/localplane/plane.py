@@ -418,6 +418,9 @@ class Plane:
             # Harbor keeps images under a project; the local registry gets the same shape.
             "TEKTON_RUNNER_REGISTRY": f"{self.layout.registry_host}/library",
             "TEKTON_RUNNER_REGISTRY_HOST": self.layout.registry_host,
+            "TEKTON_RUNNER_REGISTRY_HTTP": "true",
+            "TEKTON_RUNNER_REGISTRY_SCHEME": "http",
+            "TEKTON_RUNNER_WORKSPACE_PROVISIONER": "namespace",
             "TEKTON_RUNNER_EVENTS_SINK": sink,
             "TEKTON_RUNNER_KUBECTL": str(self.layout.binary("kubectl")),
             "TEKTON_RUNNER_K8S_VERSION": f"v{self.versions['K8S_VERSION']}",

@@ -12,13 +12,14 @@ import shlex
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.kubeapi import KubeAPI, poll, taskrun_path
+from tests.e2e.runner import Runner
 from tests.e2e.sink import EventSink
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,6 +113,27 @@ async def kube(cluster: Cluster) -> AsyncIterator[KubeAPI]:
         yield api
 
 
+async def prove_sink(kube: KubeAPI, received: Callable[[str], Awaitable[bool]]) -> None:
+    """Wait until Tekton's events controller posts to the sink just configured.
+
+    It picks a new sink up through a ConfigMap watch; a throw-away TaskRun whose event shows up at the
+    new sink proves the switch happened before a test relies on it.
+    """
+    namespace = "e2e-sink-probe"
+    await kube.ensure_namespace(namespace)
+    name = f"probe-{uuid.uuid4().hex[:8]}"
+    await kube.create(taskrun_path(namespace), {
+        "apiVersion": "tekton.dev/v1", "kind": "TaskRun", "metadata": {"name": name, "namespace": namespace},
+        "spec": {"taskSpec": {"steps": [{"name": "noop", "image": "images.invalid/e2e/shell:v1",
+                                         "script": "true"}]}},
+    })
+
+    async def arrived() -> bool:
+        return await received(name)
+
+    await poll(f"a CloudEvent about {name} at the new sink", arrived, 60)
+
+
 @pytest.fixture
 async def event_sink(cluster: Cluster, kube: KubeAPI) -> AsyncIterator[EventSink]:
     """A recording sink that Tekton's events controller is proven to be posting to."""
@@ -119,25 +141,29 @@ async def event_sink(cluster: Cluster, kube: KubeAPI) -> AsyncIterator[EventSink
     url = await sink.start()
     try:
         await kube.set_events_sink(url)
-        # The controller picks the new sink up through a ConfigMap watch; wait until an event about a
-        # throw-away TaskRun arrives here before the test relies on it.
-        namespace = "e2e-sink-probe"
-        await kube.ensure_namespace(namespace)
-        name = f"probe-{uuid.uuid4().hex[:8]}"
-        await kube.create(taskrun_path(namespace), {
-            "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": {"taskSpec": {"steps": [{"name": "noop", "image": "images.invalid/e2e/shell:v1",
-                                             "script": "true"}]}},
-        })
-        await poll(f"a CloudEvent about {name} at the test sink",
-                   _any_event_about(sink, name), 60)
+
+        async def received(name: str) -> bool:
+            return any(e.subject == name for e in sink.events)
+
+        await prove_sink(kube, received)
         yield sink
     finally:
         await sink.stop()
 
 
-def _any_event_about(sink: EventSink, name: str):  # type: ignore[no-untyped-def]
-    async def probe() -> bool:
-        return any(e.subject == name for e in sink.events)
-    return probe
+@pytest.fixture
+async def runner(cluster: Cluster, kube: KubeAPI, tmp_path: Path) -> AsyncIterator[Runner]:
+    """`tekton-runner serve` against the local plane, with Tekton's events sink pointed at it."""
+    proc = Runner(cluster.env, tmp_path / "runner")
+    await proc.start()
+    try:
+        await kube.set_events_sink(proc.events_sink)
+        baseline = await proc.events_counted(None, "unmatched")
+
+        async def received(_name: str) -> bool:
+            return await proc.events_counted(None, "unmatched") > baseline
+
+        await prove_sink(kube, received)
+        yield proc
+    finally:
+        await proc.close()

@@ -11,6 +11,7 @@ import aiohttp
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from .chain.access import WorkspaceAccess
 from .chain.context import ChainContext, NoForwarder, PortForwarder
 from .chain.executing import RetryPolicy
 from .chain.metrics import Metrics
@@ -29,6 +30,7 @@ from .store.database import Database
 from .store.ports import PortStore
 from .store.runs import RunStore
 from .store.uploads import UploadStore
+from .workspaces import WorkspaceSettings, provisioner_for
 
 log = logging.getLogger("tekton_runner")
 DataPlane = Callable[
@@ -44,7 +46,8 @@ async def _no_data_plane(
 
 
 def create_app(
-    settings: Settings, *, registry: CollectorRegistry | None = None, retry: RetryPolicy | None = None,
+    settings: Settings, *, workspace_settings: WorkspaceSettings | None = None,
+    registry: CollectorRegistry | None = None, retry: RetryPolicy | None = None,
     data_plane: DataPlane | None = None, resync: bool = True,
 ) -> web.Application:
     """A fresh application; nothing is opened until it starts (see `_lifetime`)."""
@@ -66,8 +69,14 @@ def create_app(
             )
             metrics = Metrics.create(app[REGISTRY])
             run_store = RunStore(database)
+            renderer = await asyncio.to_thread(Renderer)
+            workspaces = workspace_settings or WorkspaceSettings.from_env({}, settings)
+            access = WorkspaceAccess(provisioner_for(workspaces, kube=kube, renderer=renderer,
+                                                     node_address=settings.node_address), kube)
+            stack.push_async_callback(access.close)
             ctx = ChainContext(
-                settings=settings, kube=kube, renderer=await asyncio.to_thread(Renderer), runs=run_store,
+                settings=settings, kube=kube, renderer=renderer, runs=run_store,
+                access=access, workspace_settings=workspaces,
                 ports=PortStore(database), uploads=UploadStore(database), metrics=metrics,
                 recorder=Recorder(run_store, metrics), forwarder=forwarder, retry=retry or RetryPolicy(),
                 registry=RegistryClient(session, scheme=settings.registry_scheme,

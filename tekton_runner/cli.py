@@ -13,6 +13,7 @@ from aiohttp import web
 from . import __version__
 from .app import create_app
 from .models.settings import settings_from_env
+from .workspaces import WorkspaceSettings
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -22,7 +23,8 @@ def _serve(args: argparse.Namespace) -> int:
     )
     logging.basicConfig(level=getattr(logging, args.log_level.upper()),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None,
+    workspaces = WorkspaceSettings.from_env(os.environ, settings)
+    web.run_app(create_app(settings, workspace_settings=workspaces), host=settings.host, port=settings.port, print=None,
                 shutdown_timeout=15.0)
     return 0
 

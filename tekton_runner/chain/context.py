@@ -12,6 +12,8 @@ from ..registry import RegistryClient
 from ..store.ports import PortStore
 from ..store.runs import RunStore
 from ..store.uploads import UploadStore
+from ..workspaces import WorkspaceSettings
+from .access import WorkspaceAccess
 from .executing import RetryPolicy
 from .metrics import Metrics
 from .recording import Recorder
@@ -46,5 +48,7 @@ class ChainContext:
     metrics: Metrics
     recorder: Recorder
     forwarder: PortForwarder
+    access: WorkspaceAccess
+    workspace_settings: WorkspaceSettings
     registry: RegistryClient | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)

@@ -6,8 +6,9 @@ import base64
 import secrets
 from typing import Any
 
-from ..kube import NotFound
+from ..kube import Kube, NotFound
 from ..models.runs import Run, Step
+from ..workspaces import dependency_images
 from . import naming
 from .context import ChainContext
 from .outcomes import StepOutcome
@@ -37,9 +38,9 @@ def credentials(run: Run, existing: dict[str, str]) -> dict[str, str]:
     }
 
 
-async def _existing_credentials(ctx: ChainContext, run: Run) -> dict[str, str]:
+async def _existing_credentials(kube: Kube, run: Run) -> dict[str, str]:
     try:
-        secret = await ctx.kube.get("v1", "Secret", naming.secret_name(run), naming.namespace(run))
+        secret = await kube.get("v1", "Secret", naming.secret_name(run), naming.namespace(run))
     except NotFound:
         return {}
     data: dict[str, Any] = secret.get("data") or {}
@@ -47,44 +48,40 @@ async def _existing_credentials(ctx: ChainContext, run: Run) -> dict[str, str]:
 
 
 def pull_secrets(ctx: ChainContext) -> list[dict[str, str]]:
-    return [{"name": ctx.settings.image_pull_secret}] if ctx.settings.image_pull_secret else []
-
-
-async def ensure_namespace(ctx: ChainContext, run: Run) -> None:
-    for obj in ctx.renderer.render("namespace.yaml.j2", {
-        "namespace": naming.namespace(run), "workspace_labels": naming.workspace_labels(run),
-    }):
-        await ctx.kube.apply(obj)
+    name = ctx.settings.image_pull_secret or ctx.workspace_settings.pull_secret_name
+    return [{"name": name}] if name else []
 
 
 async def deploy_dependency(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:
-    await ensure_namespace(ctx, run)
+    kube = await ctx.access.kube(run.workspace)  # creates the workspace on first use
     wanted = run.spec.dependency.type
     if not (wanted.wants_redis or wanted.wants_sql):
         return StepOutcome.skipped("NotRequested", "dependency.type is none")
     namespace = naming.namespace(run)
-    data = credentials(run, await _existing_credentials(ctx, run))
+    data = credentials(run, await _existing_credentials(kube, run))
     for obj in ctx.renderer.render("dependency-secret.yaml.j2", {
         "name": naming.secret_name(run), "namespace": namespace,
         "labels": naming.labels(run, "credentials"),
         "data": {key: base64.b64encode(value.encode()).decode() for key, value in data.items()},
     }):
-        await ctx.kube.apply(obj)
+        await kube.apply(obj)
+    images = dependency_images(ctx.settings.redis_image, ctx.settings.postgres_image,
+                               ctx.workspace_settings.mirror_prefix)
     services = []
     if wanted.wants_redis:
-        services.append(("redis.yaml.j2", naming.redis_name(run), "redis", ctx.settings.redis_image))
+        services.append(("redis.yaml.j2", naming.redis_name(run), "redis", images.redis))
     if wanted.wants_sql:
-        services.append(("postgres.yaml.j2", naming.postgres_name(run), "postgres", ctx.settings.postgres_image))
+        services.append(("postgres.yaml.j2", naming.postgres_name(run), "postgres", images.postgres))
     for template, name, component, image in services:
         for obj in ctx.renderer.render(template, {
             "name": name, "namespace": namespace, "labels": naming.labels(run, component),
             "selector": naming.selector(run, component), "image": image,
             "secret": naming.secret_name(run), "pull_secrets": pull_secrets(ctx),
         }):
-            await ctx.kube.apply(obj)
+            await kube.apply(obj)
     for _, name, _, _ in services:
         await wait_for(
-            ctx.kube, api_version="apps/v1", kind="Deployment", namespace=namespace, name=name,
+            kube, api_version="apps/v1", kind="Deployment", namespace=namespace, name=name,
             probe=deployment_ready, timeout=ctx.settings.ready_timeout, interval=ctx.settings.poll_interval,
             reason="DependencyNotReady", describe=describe_deployment,
         )

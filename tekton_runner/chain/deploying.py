@@ -31,6 +31,7 @@ def app_env(run: Run) -> list[dict[str, Any]]:
 
 async def deploy_app(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:
     namespace = naming.namespace(run)
+    kube = await ctx.access.kube(run.workspace)
     selector = naming.selector(run, "app")
     for obj in ctx.renderer.render("app.yaml.j2", {
         "name": run.app, "namespace": namespace, "labels": naming.labels(run, "app"),
@@ -38,9 +39,9 @@ async def deploy_app(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:
         "image": run.pinned_image, "replicas": run.spec.app.replicas, "port": run.spec.app.port,
         "env": app_env(run), "pull_secrets": pull_secrets(ctx),
     }):
-        await ctx.kube.apply(obj)
+        await kube.apply(obj)
     await wait_for(
-        ctx.kube, api_version="apps/v1", kind="Deployment", namespace=namespace, name=run.app,
+        kube, api_version="apps/v1", kind="Deployment", namespace=namespace, name=run.app,
         probe=deployment_ready, timeout=ctx.settings.ready_timeout, interval=ctx.settings.poll_interval,
         reason="AppNotReady", describe=describe_deployment,
     )

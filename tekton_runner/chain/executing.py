@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ..kube import KubeError
 from ..models.runs import Run, Step
+from ..workspaces import WorkspaceError
 from .outcomes import PermanentError, StepOutcome, TemporaryError
 from .recording import Recorder
 
@@ -39,15 +40,16 @@ async def execute(
             outcome = await function(run, step)
         except PermanentError as error:
             outcome = StepOutcome.failed(error.reason, error.message)
-        except (TemporaryError, KubeError) as error:
+        except (TemporaryError, KubeError, WorkspaceError) as error:
             temporary = isinstance(error, TemporaryError) or error.temporary
-            reason = error.reason if isinstance(error, TemporaryError) else _kube_reason(error)
+            reason = _kube_reason(error) if isinstance(error, KubeError) else (error.reason or "Workspace")
             if not temporary:
                 outcome = StepOutcome.failed(reason, error.message)
             elif attempt >= policy.attempts:
                 outcome = StepOutcome.failed(reason, f"gave up after {attempt} attempts: {error.message}")
             else:
                 delay = policy.delay(attempt, error.delay if isinstance(error, TemporaryError) else error.retry_after)
+
                 log.info("run %s: %s attempt %d: %s; retrying in %.1fs", run.id, step.name, attempt,
                          error.message, delay)
                 step = await recorder.step_progress(run.id, step, reason=reason, message=(

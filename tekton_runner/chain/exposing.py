@@ -32,11 +32,13 @@ async def node_address(kube: Kube, override: str | None) -> str:
 
 async def expose(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:
     namespace = naming.namespace(run)
-    service = await ctx.kube.get("v1", "Service", run.app, namespace)
+    target = await ctx.access.target(run.workspace)
+    kube = await ctx.access.kube(run.workspace)
+    service = await kube.get("v1", "Service", run.app, namespace)
     port = node_port(service)
     if port is None:
         raise TemporaryError(f"Service {namespace}/{run.app} has no nodePort yet", reason="NoNodePort")
-    host = await node_address(ctx.kube, ctx.settings.node_address)
+    host = await node_address(kube, ctx.settings.node_address or target.node_address)
     try:
         mapping = await ctx.ports.allocate(
             workspace=run.workspace, app=run.app, run_id=run.id,

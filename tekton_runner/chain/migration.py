@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ..kube import KubeError, KubeObject
+from ..kube import Kube, KubeError, KubeObject
 from ..models.runs import Run, Step
 from . import naming
 from .context import ChainContext
@@ -29,13 +29,13 @@ def _condition(job: KubeObject, kind: str) -> dict[str, Any] | None:
     return None
 
 
-async def _failure_detail(ctx: ChainContext, namespace: str, name: str) -> str:
+async def _failure_detail(kube: Kube, namespace: str, name: str) -> str:
     """The last lines of the migration pod's log, when the cluster still has them."""
     hint = f"logs: kubectl logs -n {namespace} job/{name}"
     try:
-        pods = await ctx.kube.list("v1", "Pod", namespace=namespace, labels={"job-name": name})
+        pods = await kube.list("v1", "Pod", namespace=namespace, labels={"job-name": name})
         if pods:
-            text = await ctx.kube.pod_logs(namespace, pods[-1]["metadata"]["name"], tail=20)
+            text = await kube.pod_logs(namespace, pods[-1]["metadata"]["name"], tail=20)
             if text.strip():
                 return f"{hint}; last lines:\n{text.strip()[-2000:]}"
     except KubeError:
@@ -47,21 +47,22 @@ async def run_migration(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:
     if not run.spec.migration.enabled:
         return StepOutcome.skipped("NotRequested", "migration.enabled is false")
     namespace, name = naming.namespace(run), naming.migration_name(run)
+    kube = await ctx.access.kube(run.workspace)
     for obj in ctx.renderer.render("migration-job.yaml.j2", {
         "name": name, "namespace": namespace, "labels": naming.labels(run, "migration"),
         "image": run.pinned_image, "command": list(run.spec.migration.command),
         "env": secret_env(run, DEPENDENCY_KEYS), "pull_secrets": pull_secrets(ctx),
     }):
-        await ctx.kube.apply(obj)
+        await kube.apply(obj)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + ctx.settings.ready_timeout
     while True:
-        job = await ctx.kube.get("batch/v1", "Job", name, namespace)
+        job = await kube.get("batch/v1", "Job", name, namespace)
         if _condition(job, "Complete") or int((job.get("status") or {}).get("succeeded", 0)) > 0:
             return StepOutcome.done("Completed", f"Job {namespace}/{name} completed")
         failed = _condition(job, "Failed")
         if failed:
-            detail = await _failure_detail(ctx, namespace, name)
+            detail = await _failure_detail(kube, namespace, name)
             raise PermanentError(
                 f"Job {namespace}/{name} failed: {failed.get('reason', '')} {failed.get('message', '')}; {detail}",
                 reason="MigrationFailed",

@@ -41,7 +41,3 @@ def labels(run: Run, component: str) -> dict[str, str]:
 def selector(run: Run, component: str) -> dict[str, str]:
     """Stable across runs, so a redeploy replaces the same pods rather than adding a second set."""
     return {APP_LABEL: run.app, "app.kubernetes.io/component": component}
-
-
-def workspace_labels(run: Run) -> dict[str, str]:
-    return {WORKSPACE_LABEL: run.workspace, MANAGED_BY_LABEL: MANAGER}

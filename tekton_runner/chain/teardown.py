@@ -29,10 +29,11 @@ async def tear_down(ctx: ChainContext, run: Run) -> list[str]:
     try:
         if await ctx.kube.delete("tekton.dev/v1", "TaskRun", taskrun_name(run.id), ctx.settings.build_namespace):
             removed.append(f"TaskRun {ctx.settings.build_namespace}/{taskrun_name(run.id)}")
+        kube = await ctx.access.kube(run.workspace)
         for api_version, kind in OWNED_KINDS:
-            for obj in await ctx.kube.list(api_version, kind, namespace=namespace, labels={RUN_ID_LABEL: run.id}):
+            for obj in await kube.list(api_version, kind, namespace=namespace, labels={RUN_ID_LABEL: run.id}):
                 name = obj["metadata"]["name"]
-                if await ctx.kube.delete(api_version, kind, name, namespace):
+                if await kube.delete(api_version, kind, name, namespace):
                     removed.append(f"{kind} {namespace}/{name}")
     except KubeError as error:
         log.warning("tearing down run %s: %s", run.id, error.message)

@@ -15,7 +15,6 @@ def values(template: str, *, env_value: str = "hello", command: list[str] | None
     common = {"namespace": "ws-demo", "labels": LABELS, "pull_secrets": [{"name": "harbor-pull"}]}
     secret_env = [{"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "shop-deps", "key": "DATABASE_URL"}}}]
     return {
-        "namespace.yaml.j2": {"namespace": "ws-demo", "workspace_labels": {"tekton-runner.io/workspace": "demo"}},
         "dependency-secret.yaml.j2": {**common, "name": "shop-deps", "data": {"PGPASSWORD": "c2VjcmV0"}},
         "redis.yaml.j2": {**common, "name": "shop-redis", "selector": {"tekton-runner.io/app": "shop"},
                           "image": "redis:7-alpine", "secret": "shop-deps"},
@@ -30,6 +29,6 @@ def values(template: str, *, env_value: str = "hello", command: list[str] | None
 
 
 RUNNER_TEMPLATES = (
-    "namespace.yaml.j2", "dependency-secret.yaml.j2", "redis.yaml.j2", "postgres.yaml.j2",
+    "dependency-secret.yaml.j2", "redis.yaml.j2", "postgres.yaml.j2",
     "migration-job.yaml.j2", "app.yaml.j2",
 )

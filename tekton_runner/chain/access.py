@@ -1,0 +1,49 @@
+"""Where a run's objects go: the workspace target (ensured once per process) and a Kube for it."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+
+from ..kube import Kube
+from ..workspaces import Provisioner, WorkspaceTarget
+
+
+class WorkspaceAccess:
+    """Caches ensured targets and the connections to per-workspace clusters; closed with the app."""
+
+    def __init__(self, provisioner: Provisioner, default: Kube) -> None:
+        self.provisioner = provisioner
+        self._default = default
+        self._targets: dict[str, WorkspaceTarget] = {}
+        self._clients: dict[str, tuple[Kube, AsyncExitStack]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def target(self, workspace: str) -> WorkspaceTarget:
+        """The workspace, created on first use; later calls in this process reuse it."""
+        async with self._locks.setdefault(workspace, asyncio.Lock()):
+            if workspace not in self._targets:
+                self._targets[workspace] = await self.provisioner.ensure(workspace)
+            return self._targets[workspace]
+
+    async def kube(self, workspace: str) -> Kube:
+        target = await self.target(workspace)
+        if target.kubeconfig is None:
+            return self._default
+        async with self._locks[workspace]:
+            if workspace not in self._clients:
+                stack = AsyncExitStack()
+                client = await stack.enter_async_context(Kube.connect(str(target.kubeconfig)))
+                self._clients[workspace] = (client, stack)
+            return self._clients[workspace][0]
+
+    async def forget(self, workspace: str) -> None:
+        """Drops what is cached for a workspace (after it was removed)."""
+        self._targets.pop(workspace, None)
+        entry = self._clients.pop(workspace, None)
+        if entry is not None:
+            await entry[1].aclose()
+
+    async def close(self) -> None:
+        for workspace in list(self._clients):
+            await self.forget(workspace)

@@ -138,27 +138,36 @@ def render_triggers(repo_triggers: Path, overlay_dir: Path, kubectl: Path,
 
     triggers/ is built for overlays (base/ + components/settings + a settings.env); the local plane
     brings its own settings: the runner and the registry on loopback, and a build namespace of its own
-    whose Pod Security level admits root build steps (Tekton's own namespace enforces "restricted").
+    whose Pod Security level admits root build steps (Tekton's own namespace enforces "restricted", and
+    the API server's Pod Security admission applies that here exactly as in a real cluster).
     """
     base, component = repo_triggers / "base", repo_triggers / "components" / "settings"
     if not (base.is_dir() and component.is_dir() and (repo_triggers / "settings.env").is_file()):
         raise RuntimeError(f"{repo_triggers} does not have base/, components/settings/ and settings.env")
     overlay_dir.mkdir(parents=True, exist_ok=True)
     (overlay_dir / "settings.env").write_text(local_settings(repo_triggers / "settings.env", overrides))
-    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {
-        "name": overrides["build_namespace"],
-        "labels": {"pod-security.kubernetes.io/enforce": "privileged",
-                   "app.kubernetes.io/part-of": "tekton-runner"}}}
-    (overlay_dir / "namespace.yaml").write_text(yaml.safe_dump(namespace))
+    resources = [os.path.relpath(base, overlay_dir)]
+    components = [os.path.relpath(component, overlay_dir)]
+    build_ns_component = repo_triggers / "components" / "build-namespace"
+    if build_ns_component.is_dir():
+        # triggers/ creates the build namespace itself, labelled with its build_pod_security setting
+        components.append(os.path.relpath(build_ns_component, overlay_dir))
+    else:
+        namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {
+            "name": overrides["build_namespace"],
+            "labels": {"pod-security.kubernetes.io/enforce": "baseline",
+                       "app.kubernetes.io/part-of": "tekton-runner"}}}
+        (overlay_dir / "namespace.yaml").write_text(yaml.safe_dump(namespace))
+        resources.insert(0, "namespace.yaml")
     kustomization = {
         "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-        "resources": ["namespace.yaml", os.path.relpath(base, overlay_dir)],
+        "resources": resources,
         "configMapGenerator": [{
             "name": "tekton-runner-triggers-settings", "namespace": TEKTON_NAMESPACE,
             "envs": ["settings.env"],
             "options": {"disableNameSuffixHash": True, "labels": {"app.kubernetes.io/part-of": "tekton-runner"}},
         }],
-        "components": [os.path.relpath(component, overlay_dir)],
+        "components": components,
     }
     (overlay_dir / "kustomization.yaml").write_text(yaml.safe_dump(kustomization, sort_keys=False))
     proc = subprocess.run([str(kubectl), "kustomize", str(overlay_dir)], capture_output=True, text=True)

@@ -18,7 +18,7 @@ from .chain.metrics import Metrics
 from .chain.orchestrating import Orchestrator
 from .chain.recording import Recorder
 from .chain.scheduling import Scheduler
-from .handlers import endpoints, events, health, runs, sources
+from .handlers import endpoints, events, health, runs, sources, workspaces
 from .handlers.keys import CONTEXT, FORWARD_VIEW, ORCHESTRATOR, REGISTRY, SETTINGS
 from .handlers.probing import ForwardView, NoTraffic
 from .handlers.problems import middleware
@@ -56,7 +56,8 @@ def create_app(
     )
     app[SETTINGS] = settings
     app[REGISTRY] = registry or CollectorRegistry()
-    for table in (runs.routes, sources.routes, events.routes, endpoints.routes, health.routes):
+    for table in (runs.routes, sources.routes, events.routes, endpoints.routes, health.routes,
+                  workspaces.routes):
         app.add_routes(table)
 
     async def _lifetime(app: web.Application) -> AsyncIterator[None]:
@@ -70,13 +71,13 @@ def create_app(
             metrics = Metrics.create(app[REGISTRY])
             run_store = RunStore(database)
             renderer = await asyncio.to_thread(Renderer)
-            workspaces = workspace_settings or WorkspaceSettings.from_env({}, settings)
-            access = WorkspaceAccess(provisioner_for(workspaces, kube=kube, renderer=renderer,
+            workspace_config = workspace_settings or WorkspaceSettings.from_env({}, settings)
+            access = WorkspaceAccess(provisioner_for(workspace_config, kube=kube, renderer=renderer,
                                                      node_address=settings.node_address), kube)
             stack.push_async_callback(access.close)
             ctx = ChainContext(
                 settings=settings, kube=kube, renderer=renderer, runs=run_store,
-                access=access, workspace_settings=workspaces,
+                access=access, workspace_settings=workspace_config,
                 ports=PortStore(database), uploads=UploadStore(database), metrics=metrics,
                 recorder=Recorder(run_store, metrics), forwarder=forwarder, retry=retry or RetryPolicy(),
                 registry=RegistryClient(session, scheme=settings.registry_scheme,

@@ -13,7 +13,7 @@ from ..models.ids import RunId
 from ..models.runs import Run, RunState
 from ..models.taskruns import RUN_ID_LABEL, TaskRunView
 from ..store.database import utcnow
-from . import building
+from . import building, retiring
 from .context import ChainContext
 from .postbuild import AppLocks, run_chain
 from .scheduling import Scheduler
@@ -78,6 +78,14 @@ class Orchestrator:
                 await self._check_missing_taskrun(run)
         for run in await self.ctx.runs.list(states=(RunState.DEPLOYING,), limit=10_000):
             self.start_chain(run.id)  # no-op while its chain is running
+        for workspace in await retiring.expire_idle(self.ctx):
+            log.info("workspace %s removed after %ss without runs", workspace, self.ctx.workspace_settings.idle_ttl)
+
+    async def delete_workspace(self, workspace: str) -> dict[str, object]:
+        """Stops the workspace's chains, then removes it with its runs' objects and ports."""
+        for run in await self.ctx.runs.list(states=(RunState.DEPLOYING,), workspace=workspace, limit=10_000):
+            await self.scheduler.cancel(f"chain:{run.id}")
+        return await retiring.retire(self.ctx, workspace)
 
     async def _labelled_taskruns(self) -> dict[str, TaskRunView] | None:
         try:

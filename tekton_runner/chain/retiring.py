@@ -1,0 +1,60 @@
+"""Removes whole workspaces: on request (DELETE /workspaces/{name}) and when idle past the TTL."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from ..models.runs import RunState
+from ..store.database import utcnow
+from ..workspaces import WorkspaceActivity, expired_workspaces
+from .context import ChainContext
+
+log = logging.getLogger("tekton_runner.workspaces")
+LIVE = (RunState.PENDING, RunState.BUILDING, RunState.DEPLOYING)
+
+
+async def retire(ctx: ChainContext, workspace: str) -> dict[str, object]:
+    """Ends the workspace's live runs, frees its ports and removes it (namespace or kind cluster)."""
+    ended = []
+    remaining = tuple(state for state in RunState if state is not RunState.DELETED)
+    for run in await ctx.runs.list(states=remaining, workspace=workspace, limit=100_000):
+        # Finished runs too: their objects are gone with the workspace, and the TTL must not see them again.
+        if await ctx.runs.transition(run.id, allowed=remaining, to=RunState.DELETED, reason="WorkspaceDeleted",
+                                     message=f"workspace {workspace} was removed"):
+            ended.append(run.id)
+    released = await ctx.ports.release(workspace=workspace)
+    for mapping in released:
+        await ctx.forwarder.withdraw(mapping.port)
+    await ctx.access.provisioner.remove(workspace)
+    await ctx.access.forget(workspace)
+    log.info("workspace %s removed (%d runs ended, %d ports freed)", workspace, len(ended), len(released))
+    return {"workspace": workspace, "runs_ended": ended, "ports_released": [m.port for m in released]}
+
+
+async def activity(ctx: ChainContext) -> list[WorkspaceActivity]:
+    """The latest run change per workspace, and how many of its runs are still live."""
+    latest: dict[str, WorkspaceActivity] = {}
+    for run in await ctx.runs.list(limit=100_000):
+        if run.state is RunState.DELETED:
+            continue
+        seen = latest.get(run.workspace)
+        live = 1 if run.state in LIVE else 0
+        if seen is None:
+            latest[run.workspace] = WorkspaceActivity(run.workspace, run.updated_at, live)
+        else:
+            newest = max(seen.last_activity or run.updated_at, run.updated_at)
+            latest[run.workspace] = WorkspaceActivity(run.workspace, newest, seen.active_runs + live)
+    return list(latest.values())
+
+
+async def expire_idle(ctx: ChainContext, *, now: datetime | None = None) -> list[str]:
+    """Removes workspaces idle for the configured TTL at `now` (default: the current time)."""
+    ttl_seconds = ctx.workspace_settings.idle_ttl
+    if ttl_seconds is None:
+        return []
+    expired = expired_workspaces(await activity(ctx), now=now or utcnow(), ttl=timedelta(seconds=ttl_seconds),
+                                 pinned=ctx.workspace_settings.pinned)
+    for workspace in expired:
+        await retire(ctx, workspace)
+    return expired

@@ -261,8 +261,12 @@ def bench_requests(vs: list[Variant], seconds: int) -> dict[str, dict[str, dict[
     with server([PY, str(HERE / "httpd.py"), str(http_port)], http_port):
         for v in vs:
             with relay(v, http_port) as r:
+                cpu0 = r.cpu_seconds()
+                keepalive = wrk(r.port, seconds, 32, close=False)
+                # Relay CPU per request: steadier than req/s when other work shares the two cores.
+                keepalive["cpu_us_per_req"] = (r.cpu_seconds() - cpu0) * 1e6 / max(1.0, keepalive["rps"] * seconds)
                 results[v.name] = {
-                    "keepalive": wrk(r.port, seconds, 32, close=False),
+                    "keepalive": keepalive,
                     "close": wrk(r.port, seconds, 32, close=True),
                     "sequential": setup_latency(r.port, 300),
                 }
@@ -360,14 +364,15 @@ def report(meta: dict[str, str], tp: dict[str, Throughput], rq: dict, hd: dict) 
         lines.append("")
     if rq:
         lines += [
-            "| path | keep-alive req/s | p50 / p99 us | new conn per req: req/s | p50 / p99 us "
+            "| path | keep-alive req/s | p50 / p99 us | relay CPU us/req | new conn per req: req/s | p50 / p99 us "
             "| sequential connect+req p50 / p99 us | wrk errors |",
-            "|---|---|---|---|---|---|---|",
+            "|---" * 8 + "|",
         ]
         for name, r in rq.items():
             k, c, s = r["keepalive"], r["close"], r["sequential"]
+            cpu = f"{k['cpu_us_per_req']:.1f}" if k.get("cpu_us_per_req") else "-"
             lines.append(
-                f"| {name} | {k.get('rps', 0):.0f} | {k.get('p50_us', 0):.0f} / {k.get('p99_us', 0):.0f} "
+                f"| {name} | {k.get('rps', 0):.0f} | {k.get('p50_us', 0):.0f} / {k.get('p99_us', 0):.0f} | {cpu} "
                 f"| {c.get('rps', 0):.0f} | {c.get('p50_us', 0):.0f} / {c.get('p99_us', 0):.0f} "
                 f"| {s['p50_us']:.0f} / {s['p99_us']:.0f} | {k['errors'] + c['errors']:.0f} |"
             )

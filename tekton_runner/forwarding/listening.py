@@ -21,8 +21,10 @@ RESOURCE_BACKOFF = 0.1
 async def bind(host: str, port: int, backlog: int) -> socket.socket:
     """Return a non-blocking listening socket on host:port (port 0 picks a free one)."""
     loop = asyncio.get_running_loop()
+    # An empty host means every IPv4 address; left to getaddrinfo it may come back as an IPv6-only "::".
+    host = host or "0.0.0.0"
     try:
-        infos = await loop.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
         raise ListenFailed(host, port, str(exc)) from exc
     family, _, proto, _, sockaddr = infos[0]

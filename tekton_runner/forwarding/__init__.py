@@ -9,6 +9,7 @@ from .errors import (
     MappingNotFound,
     PortUnavailable,
 )
+from .kernel import DnatRule, KernelPathError, NftDnat
 from .metrics import ForwardCollector, register_metrics
 from .relaying import EngineName, RelayOptions, probe
 from .stats import Address, MappingId, MappingState, MappingStats
@@ -16,17 +17,20 @@ from .table import ForwardTable
 
 __all__ = [
     "Address",
+    "DnatRule",
     "EngineName",
     "ForwardCollector",
     "ForwardError",
     "ForwardTable",
     "IdleTimeout",
+    "KernelPathError",
     "ListenFailed",
     "MappingExists",
     "MappingId",
     "MappingNotFound",
     "MappingState",
     "MappingStats",
+    "NftDnat",
     "PortUnavailable",
     "RelayOptions",
     "main",

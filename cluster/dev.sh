@@ -16,8 +16,6 @@ set -a
 set +a
 export TEKTON_RUNNER_HOST=127.0.0.1 TEKTON_RUNNER_PORT=$PORT
 export TEKTON_RUNNER_DATA_DIR=${TEKTON_RUNNER_DATA_DIR:-$STATE/runner}
-# the simulated kubelet runs nothing: the runner must not wait for real images or real TCP answers
-export TEKTON_RUNNER_FORWARD=${TEKTON_RUNNER_FORWARD:-false}
 
 "$ROOT/.venv/bin/tekton-runner" serve &
 RUNNER=$!
@@ -40,12 +38,13 @@ JSON
 echo
 RUN_ID=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("id") or d.get("run_id") or d.get("run",{}).get("id",""))' "$STATE/dev-run.json")
 echo "--- run $RUN_ID; GET $BASE/runs/$RUN_ID until it ends"
+STATE_OF='import json,sys; print(json.load(sys.stdin)["state"])'
 for _ in $(seq 1 300); do
   STATUS=$(curl -sS "$BASE/runs/$RUN_ID")
-  case "$STATUS" in *'"succeeded"'*|*'"failed"'*) break ;; esac
+  case "$(printf '%s' "$STATUS" | "$PY" -c "$STATE_OF")" in succeeded|failed|deleted) break ;; esac
   sleep 1
 done
-echo "$STATUS"
+printf '%s' "$STATUS" | "$PY" -m json.tool
 echo "--- objects in ws-demo"
 "$TEKTON_RUNNER_KUBECTL" get deploy,svc,job,pods -n ws-demo || true
 echo "--- the runner keeps serving on $BASE (pid $RUNNER); Ctrl-C to stop it"

@@ -15,13 +15,26 @@ ${TEKTON_RUNNER_CACHE:-~/.cache/tekton-runner}/bin. Needs Python 3.11+ with PyYA
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from localplane.plane import Plane, say
+
+
+@contextlib.contextmanager
+def exclusive(state: Path) -> Iterator[None]:
+    """One up/down/restart at a time per state directory (test sessions may race to start the plane)."""
+    lock_path = state.parent / f".{state.name}.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,13 +59,15 @@ def main(argv: list[str] | None = None) -> int:
         return subprocess.run(["bash", str(Path(__file__).resolve().parent / "build.sh")]).returncode
     if args.cmd == "up":
         try:
-            plane.up(events_sink=args.events_sink, selfcheck=not args.no_selfcheck)
+            with exclusive(plane.layout.state):
+                plane.up(events_sink=args.events_sink, selfcheck=not args.no_selfcheck)
         except Exception as err:
             say(f"cluster-up failed: {err}")
             return 1
         return 0
     if args.cmd == "down":
-        plane.down()
+        with exclusive(plane.layout.state):
+            plane.down()
         return 0
     if args.cmd == "status":
         for name, alive in plane.status().items():
@@ -67,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(plane.layout.env_file.read_text())
         return 0
     if args.cmd == "restart":
-        plane.restart(args.component)
+        with exclusive(plane.layout.state):
+            plane.restart(args.component)
         return 0
     if args.cmd == "sink":
         plane.set_events_sink(args.url)

@@ -33,9 +33,13 @@ def module_dir(module: str, version: str) -> Path:
     return path
 
 
+# libyaml when PyYAML has it: the Tekton CRDs are megabytes of YAML
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_docs(*files: Path) -> Iterator[dict[str, Any]]:
     for f in files:
-        for doc in yaml.safe_load_all(f.read_text()):
+        for doc in yaml.load_all(f.read_text(), Loader=_Loader):
             if doc:
                 yield doc
 
@@ -173,7 +177,7 @@ def render_triggers(repo_triggers: Path, overlay_dir: Path, kubectl: Path,
     proc = subprocess.run([str(kubectl), "kustomize", str(overlay_dir)], capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"kubectl kustomize {overlay_dir} failed:\n{proc.stderr}")
-    return [d for d in yaml.safe_load_all(proc.stdout) if d]
+    return [d for d in yaml.load_all(proc.stdout, Loader=_Loader) if d]
 
 
 def find_eventlistener(docs: list[dict[str, Any]]) -> EventListenerRef:

@@ -120,8 +120,8 @@ class Plane:
         self._start_registry()
         self._timed("kube-apiserver", self._start_apiserver)
         self._timed("controllers+kwok", self._start_controllers_and_kwok)
-        self._timed("tekton", self._start_tekton)
-        self._timed("triggers", self._start_triggers)
+        self._timed("tekton+triggers APIs", self._install_apis)
+        self._timed("tekton+triggers processes", self._start_tekton_and_triggers)
         self._timed("readiness", self._wait_ready)
         if selfcheck:
             self._timed("selfcheck", self._selfcheck)
@@ -259,15 +259,25 @@ class Plane:
             "KUBECONFIG": str(self.layout.kubeconfig),
         }
 
-    def _start_tekton(self) -> None:
+    def _install_apis(self) -> None:
+        """Tekton and Triggers CRDs, ConfigMaps and the core ClusterInterceptors, in as few calls as may be."""
         pipeline_dir = tekton.module_dir("github.com/tektoncd/pipeline",
                                          self.versions["TEKTON_PIPELINE_VERSION"])
+        triggers_dir = tekton.module_dir("github.com/tektoncd/triggers",
+                                         self.versions["TEKTON_TRIGGERS_VERSION"])
         self.kube.apply_docs(tekton.pipeline_namespaces(pipeline_dir))
         # The biggest CRDs exceed the client-side apply annotation limit: apply them server-side.
-        crds = tekton.pipeline_crds(pipeline_dir)
+        crds = tekton.pipeline_crds(pipeline_dir) + tekton.triggers_crds(triggers_dir)
         self.kube.apply_docs(crds, server_side=True)
-        self.kube.apply_docs(tekton.config_maps(pipeline_dir))
-        self._wait_established(crds)
+        names = [f"crd/{c['metadata']['name']}" for c in crds]
+        self.kube.kubectl("wait", "--for=condition=Established", *names, "--timeout=60s")
+        ca = (self.layout.pki / "ca.crt").read_text()
+        self.kube.apply_docs([
+            *tekton.config_maps(pipeline_dir), *tekton.config_maps(triggers_dir),
+            tekton.interceptors_secret(self.layout.pki), *tekton.core_interceptors(triggers_dir, ca),
+        ])
+
+    def _start_tekton_and_triggers(self) -> None:
         p, img = self.layout.ports, FAKE_IMAGE_PREFIX
         self._start("tekton-controller", [
             self.layout.binary("tekton-controller"), f"--kubeconfig={self.layout.kubeconfig}", "-disable-ha",
@@ -281,19 +291,22 @@ class Plane:
             self.layout.binary("tekton-events"), f"--kubeconfig={self.layout.kubeconfig}", "-disable-ha",
         ], env=self._tekton_env("config-leader-election-events", p.events_probes, p.events_profiling,
                                 p.events_metrics))
+        # Triggers' core interceptors serve with our certificate through their Secret; the
+        # ClusterInterceptors already carry our CA, which the EventListener sink insists on at start.
+        self._start("triggers-interceptors", [
+            self.layout.binary("triggers-interceptors"), f"--kubeconfig={self.layout.kubeconfig}",
+        ], env={
+            "SYSTEM_NAMESPACE": TEKTON_NAMESPACE, "KUBERNETES_MIN_VERSION": KUBE_MIN_VERSION,
+            "CONFIG_LOGGING_NAME": "config-logging-triggers",
+            "CONFIG_OBSERVABILITY_NAME": "config-observability-triggers",
+            "METRICS_DOMAIN": "tekton.dev/triggers",
+            "INTERCEPTOR_TLS_SVC_NAME": "tekton-triggers-core-interceptors",
+            "INTERCEPTOR_TLS_SECRET_NAME": tekton.INTERCEPTORS_SECRET,
+            "KUBECONFIG": str(self.layout.kubeconfig),
+        })
+        self._apply_repo_triggers()
 
-    def _wait_established(self, crds: list[dict[str, Any]]) -> None:
-        names = [f"crd/{c['metadata']['name']}" for c in crds]
-        self.kube.kubectl("wait", "--for=condition=Established", *names, "--timeout=60s")
-
-    def _start_triggers(self) -> None:
-        triggers_dir = tekton.module_dir("github.com/tektoncd/triggers",
-                                         self.versions["TEKTON_TRIGGERS_VERSION"])
-        crds = tekton.triggers_crds(triggers_dir)
-        self.kube.apply_docs(crds, server_side=True)
-        self.kube.apply_docs(tekton.config_maps(triggers_dir))
-        self._wait_established(crds)
-        self._start_interceptors(triggers_dir)
+    def _apply_repo_triggers(self) -> None:
         source = REPO_DIR / "triggers"
         overlay = self.layout.state / "triggers-overlay"
         docs = tekton.render_triggers(source, overlay, self.layout.binary("kubectl"), {
@@ -321,26 +334,6 @@ class Plane:
             "PROFILING_PORT": str(p.eventlistener_profiling), "KUBECONFIG": str(self.layout.kubeconfig),
         })
 
-    def _start_interceptors(self, triggers_dir: Path) -> None:
-        self.kube.apply_docs([tekton.interceptors_secret(self.layout.pki)])
-        ca = (self.layout.pki / "ca.crt").read_text()
-        self.kube.apply_docs(tekton.core_interceptors(triggers_dir, ca))
-        self._start("triggers-interceptors", [
-            self.layout.binary("triggers-interceptors"), f"--kubeconfig={self.layout.kubeconfig}",
-        ], env={
-            "SYSTEM_NAMESPACE": TEKTON_NAMESPACE, "KUBERNETES_MIN_VERSION": KUBE_MIN_VERSION,
-            "CONFIG_LOGGING_NAME": "config-logging-triggers",
-            "CONFIG_OBSERVABILITY_NAME": "config-observability-triggers",
-            "METRICS_DOMAIN": "tekton.dev/triggers",
-            "INTERCEPTOR_TLS_SVC_NAME": "tekton-triggers-core-interceptors",
-            "INTERCEPTOR_TLS_SECRET_NAME": tekton.INTERCEPTORS_SECRET,
-            "KUBECONFIG": str(self.layout.kubeconfig),
-        })
-        ctx = self.kube.ssl_ca_only()
-        self._wait("core interceptors /ready",
-                   lambda: http_ok(f"https://127.0.0.1:{tekton.INTERCEPTORS_PORT}/ready", ctx=ctx), 60,
-                   log="triggers-interceptors")
-
     # ------------------------------------------------------------------ readiness
 
     def _wait_ready(self) -> None:
@@ -359,6 +352,10 @@ class Plane:
                    60, log="tekton-controller")
         self._wait("tekton-events probes", lambda: http_ok(f"http://127.0.0.1:{p.events_probes}/health"),
                    60, log="tekton-events")
+        ca_only = self.kube.ssl_ca_only()
+        self._wait("core interceptors /ready",
+                   lambda: http_ok(f"https://127.0.0.1:{tekton.INTERCEPTORS_PORT}/ready", ctx=ca_only), 60,
+                   log="triggers-interceptors")
         self._wait("EventListener sink /live", lambda: http_ok(f"http://127.0.0.1:{p.eventlistener}/live"),
                    90, log="eventlistener")
         self._wait("registry /v2/", lambda: http_ok(f"http://{self.layout.registry_host}/v2/"), 30,

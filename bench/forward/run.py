@@ -347,13 +347,19 @@ def machine() -> dict[str, str]:
         "cpu": f"{cpu}, {os.cpu_count()} cores",
         "kernel": platform.release(),
         "python": platform.python_version(),
-        "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "load": loadavg(),
     }
+
+
+def loadavg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def report(meta: dict[str, str], tp: dict[str, Throughput], rq: dict, hd: dict) -> str:
     lines = [f"Run {meta['date']} on {meta['cpu']}, kernel {meta['kernel']}, Python {meta['python']};",
-             f"load average at start {meta['load_start']}, at end {meta['load_end']}.", ""]  # fmt: skip
+             f"load average (1, 5, 15 min) at start {meta['load_start']}, after throughput "
+             f"{meta['load_after_throughput']}, after requests {meta['load_after_requests']}, "
+             f"at end {meta['load_end']} (the held socat connections are 1,000 processes).", ""]  # fmt: skip
     if tp:
         lines += ["| path | iperf3 Gbit/s (median) | min-max | relay CPU s per GB |", "|---|---|---|---|"]
         for name, t in tp.items():
@@ -406,9 +412,11 @@ def main() -> int:
     meta = machine()
     meta["load_start"] = meta.pop("load")
     tp = bench_throughput(vs, args.seconds, args.repeat) if "throughput" not in args.skip else {}
+    meta["load_after_throughput"] = loadavg()
     rq = bench_requests(vs, args.seconds) if "requests" not in args.skip else {}
+    meta["load_after_requests"] = loadavg()
     hd = bench_hold(vs, args.connections) if "hold" not in args.skip else {}
-    meta["load_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    meta["load_end"] = loadavg()
     print(report(meta, tp, rq, hd))
     if args.json:
         raw = {"meta": meta, "throughput": {k: vars(v) for k, v in tp.items()}, "requests": rq, "hold": hd}

@@ -59,6 +59,7 @@ async def accept_loop(
 ) -> None:
     """Accept clients forever, handing each to `on_client`; stops only when cancelled."""
     loop = asyncio.get_running_loop()
+    starved = False
     while True:
         try:
             client, _ = await loop.sock_accept(listener)
@@ -68,8 +69,13 @@ async def accept_loop(
             if exc.errno not in _RESOURCE_ERRNOS:
                 raise
             on_error(f"accept: {exc.strerror or exc}")
-            log.warning("accept on %s failed (%s); backing off", bound_address(listener), exc)
+            if not starved:  # once per episode, not every RESOURCE_BACKOFF
+                log.warning("accept on %s failed (%s); retrying until it works", bound_address(listener), exc)
+            starved = True
             await asyncio.sleep(RESOURCE_BACKOFF)
             continue
+        if starved:
+            log.warning("accept on %s works again", bound_address(listener))
+            starved = False
         client.setblocking(False)
         on_client(client)

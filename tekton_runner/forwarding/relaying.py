@@ -141,6 +141,10 @@ async def serve_client(
         tune(upstream)
         try:
             session = await engine(client, upstream, traffic)
+        except OSError as exc:
+            upstream.close()
+            counters.failed(f"relay to {target}: {_describe(exc)}")
+            return
         except BaseException:
             upstream.close()
             raise

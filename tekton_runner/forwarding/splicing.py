@@ -257,10 +257,12 @@ class SpliceSession:
 async def start_splice(
     client: socket.socket, target: socket.socket, traffic: Traffic, *, copy_small: bool = True
 ) -> SpliceSession | TransportSession:
-    """Engine entry point: start relaying at once; fall back to transports when pipes are rationed."""
+    """Engine entry point: start relaying at once; fall back to transports when no pipe can be had."""
     try:
         session = SpliceSession(client, target, traffic, PIPE_SIZE, copy_small)
-    except PipeStarved:
+    except OSError:
+        # Rationed pipes (PipeStarved) or no descriptors left for them (EMFILE): the transports engine
+        # needs no more descriptors than the two sockets already open.
         return await start_transports(client, target, traffic)
     session.start()
     return session

@@ -16,10 +16,10 @@ from .test_forward_support import DEADLINE, close, connect, echo, read_all, serv
 REPO = Path(__file__).resolve().parents[2]
 
 
-async def start_cli(*args: str) -> asyncio.subprocess.Process:
+async def start_cli(*args: str, wrapper: list[str] | None = None) -> asyncio.subprocess.Process:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tekton_runner.forwarding", *args,
+        *(wrapper or []), sys.executable, "-m", "tekton_runner.forwarding", *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
     )  # fmt: skip
 

@@ -4,6 +4,7 @@ ws-<workspace>. Every outcome is checked in the API server, not in the runner's 
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 
@@ -205,7 +206,7 @@ async def test_missing_results_digest_comes_from_the_registry(
     done = await taskrun_done(kube, cluster.build_namespace, run_id)
     assert result(done, "IMAGE_DIGEST") is None
 
-    await poll("the Job pod of the migration", lambda: held_pod(kube, f"ws-{workspace}", "Job"), 90)
+    await held_pod(kube, f"ws-{workspace}", "Job")  # the runner went on to the migration
     await settle_held_pods(kube, f"ws-{workspace}", "Job", "succeed")
     run = await runner.wait_terminal(run_id)
     assert run["state"] == "succeeded", run
@@ -213,8 +214,6 @@ async def test_missing_results_digest_comes_from_the_registry(
 
 
 async def _ctl(*args: str) -> None:
-    import asyncio
-
     proc = await asyncio.create_subprocess_exec(sys.executable, str(CTL), *args,
                                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, err = await proc.communicate()

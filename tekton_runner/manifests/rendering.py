@@ -59,6 +59,19 @@ def _tojson(value: object) -> Markup:
     return htmlsafe_json_dumps(value)
 
 
+def _triggers_literal(value: object) -> Markup:
+    """A static Triggers binding value: Triggers pastes it into JSON text as it is, so it is JSON-escaped
+    once here (the TaskRun then gets the value back unchanged) and then printed as a YAML/JSON string.
+    `$(` is refused: Triggers would evaluate it as an expression against the delivery."""
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()
+    if not isinstance(value, str):
+        raise ManifestError(f"a Triggers binding value must be a string, not {value!r}")
+    if "$(" in value:
+        raise ManifestError(f"a Triggers binding value may not contain '$(': {value!r}")
+    return htmlsafe_json_dumps(str(htmlsafe_json_dumps(value))[1:-1])
+
+
 class Renderer:
     def __init__(self, directory: Path | None = None) -> None:
         self._env = jinja2.Environment(
@@ -70,6 +83,7 @@ class Renderer:
             auto_reload=False,
         )
         self._env.filters["tojson"] = _tojson
+        self._env.filters["triggers_literal"] = _triggers_literal
         # Jinja's globals (range, dict, namespace...) would stand in for a missing value of the same name.
         self._env.globals.clear()
         # Compile every template now (file I/O happens here, off the request path) and keep them.

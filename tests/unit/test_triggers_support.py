@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+
+from tekton_runner.manifests import Renderer
 
 REPO = Path(__file__).resolve().parents[2]
 TRIGGERS_DIR = REPO / "triggers"
@@ -503,13 +504,8 @@ def find_object(objects: Iterable[Mapping[str, Any]], kind: str, name: str) -> d
 
 
 def render_webhook_trigger(**values: Any) -> str:
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(MANIFESTS_DIR),
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=True,
-    )
-    return environment.get_template("webhook-trigger.yaml.j2").render(**values)
+    """The Trigger as the runner renders it (its Renderer: tojson enforced, StrictUndefined), as YAML text."""
+    return yaml.safe_dump_all(Renderer(MANIFESTS_DIR).render("webhook-trigger.yaml.j2", values), sort_keys=False)
 
 
 # ------------------------------------------------------------------ Triggers' template resolution

@@ -14,7 +14,7 @@ import yaml
 
 from tests.unit.test_triggers_support import TRIGGERS_DIR, all_schema_errors
 
-CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding"}
+CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "Namespace"}
 
 
 def kustomize_build(directory: Path) -> list[dict[str, Any]]:
@@ -73,6 +73,7 @@ def test_settings_reach_the_objects_that_use_them(tmp_path: Path) -> None:
         "tekton_namespace=tekton-system\n"
         "build_task=tekton-runner-build-buildah\n"
         "cache_repo=harbor.example.test:8443/tekton-runner/cache\n"
+        "build_pod_security=baseline\n"
     )
     objects = kustomize_build(copy)
     named = by_kind_and_name(objects)
@@ -149,7 +150,7 @@ def test_public_webhook_listener_component_adds_a_listener_for_webhook_triggers_
     copy = tmp_path / "triggers"
     shutil.copytree(TRIGGERS_DIR, copy)
     (copy / "settings.env").write_text(
-        (copy / "settings.env").read_text().replace("build_namespace=tekton-pipelines", "build_namespace=ci-builds")
+        (copy / "settings.env").read_text().replace("build_namespace=tekton-builds", "build_namespace=ci-builds")
     )
     overlay = tmp_path / "overlay"
     overlay.mkdir()
@@ -176,12 +177,8 @@ def test_build_namespace_component_creates_the_namespace_with_the_pod_security_l
     copy = tmp_path / "triggers"
     shutil.copytree(TRIGGERS_DIR, copy)
     text = (copy / "settings.env").read_text()
-    text = text.replace("build_namespace=tekton-pipelines", "build_namespace=tekton-builds")
     text = text.replace("build_pod_security=baseline", "build_pod_security=privileged")
     (copy / "settings.env").write_text(text)
-    kustomization = yaml.safe_load((copy / "kustomization.yaml").read_text())
-    kustomization["components"].append("components/build-namespace")
-    (copy / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
     objects = kustomize_build(copy)
     namespaces = [obj for obj in objects if obj["kind"] == "Namespace"]
     assert [ns["metadata"]["name"] for ns in namespaces] == ["tekton-builds"]

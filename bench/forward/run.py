@@ -100,11 +100,17 @@ class Relay:
     proc: subprocess.Popen[bytes] | None = None
 
     def cpu_seconds(self) -> float:
-        """utime+stime of the relay and its reaped children (socat forks one per connection)."""
+        """CPU time of the relay's process tree: live processes' utime+stime, plus the children it has
+        reaped (cutime+cstime). socat's per-connection children count while they run, not only once reaped."""
         if self.proc is None:
             return 0.0
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks = sum(int(x) for x in fields[11:15])
+        ticks = 0
+        for pid in self.tree():
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+                if pid == self.proc.pid:
+                    ticks += int(fields[13]) + int(fields[14])  # cutime, cstime: children already reaped
         return ticks / os.sysconf("SC_CLK_TCK")
 
     def tree(self) -> list[int]:

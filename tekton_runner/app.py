@@ -18,7 +18,7 @@ from .chain.metrics import Metrics
 from .chain.orchestrating import Orchestrator
 from .chain.recording import Recorder
 from .chain.scheduling import Scheduler
-from .handlers import endpoints, events, health, runs, sources, workspaces
+from .handlers import apps, endpoints, events, health, runs, sources, workspaces
 from .handlers.keys import CONTEXT, FORWARD_VIEW, ORCHESTRATOR, REGISTRY, SETTINGS
 from .handlers.probing import ForwardView, NoTraffic
 from .handlers.problems import middleware
@@ -26,6 +26,7 @@ from .kube import Kube
 from .manifests import Renderer
 from .models.settings import Settings
 from .registry import RegistryClient
+from .store.apps import AppStore
 from .store.database import Database
 from .store.ports import PortStore
 from .store.runs import RunStore
@@ -57,7 +58,7 @@ def create_app(
     app[SETTINGS] = settings
     app[REGISTRY] = registry or CollectorRegistry()
     for table in (runs.routes, sources.routes, events.routes, endpoints.routes, health.routes,
-                  workspaces.routes):
+                  workspaces.routes, apps.routes):
         app.add_routes(table)
 
     async def _lifetime(app: web.Application) -> AsyncIterator[None]:
@@ -78,7 +79,7 @@ def create_app(
             ctx = ChainContext(
                 settings=settings, kube=kube, renderer=renderer, runs=run_store,
                 access=access, workspace_settings=workspace_config,
-                ports=PortStore(database), uploads=UploadStore(database), metrics=metrics,
+                ports=PortStore(database), apps=AppStore(database), uploads=UploadStore(database), metrics=metrics,
                 recorder=Recorder(run_store, metrics), forwarder=forwarder, retry=retry or RetryPolicy(),
                 registry=RegistryClient(session, scheme=settings.registry_scheme,
                                         verify_tls=settings.registry_verify_tls,

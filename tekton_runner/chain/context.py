@@ -9,6 +9,7 @@ from ..kube import Kube
 from ..manifests import Renderer
 from ..models.settings import Settings
 from ..registry import RegistryClient
+from ..store.apps import AppStore
 from ..store.ports import PortStore
 from ..store.runs import RunStore
 from ..store.uploads import UploadStore
@@ -44,6 +45,7 @@ class ChainContext:
     renderer: Renderer
     runs: RunStore
     ports: PortStore
+    apps: AppStore
     uploads: UploadStore
     metrics: Metrics
     recorder: Recorder

@@ -11,9 +11,9 @@ import aiohttp
 from ..kube import KubeError
 from ..models.ids import RunId
 from ..models.runs import Run, RunState
-from ..models.taskruns import RUN_ID_LABEL, TaskRunView
+from ..models.taskruns import APP_ID_LABEL, RUN_ID_LABEL, TaskRunView
 from ..store.database import utcnow
-from . import building, retiring
+from . import adopting, building, retiring
 from .context import ChainContext
 from .postbuild import AppLocks, run_chain
 from .scheduling import Scheduler
@@ -48,6 +48,10 @@ class Orchestrator:
         if not run_id:
             return "unmatched"
         fresh = await building.read_taskrun(self.ctx, view.metadata.namespace, view.metadata.name)
+        if view.pushed:
+            async with self._lock(run_id):
+                if await adopting.adopt(self.ctx, fresh or view) is None:
+                    return "unregistered"
         return await self._observe(RunId(run_id), fresh or view)
 
     async def _observe(self, run_id: RunId, view: TaskRunView) -> str:
@@ -63,10 +67,12 @@ class Orchestrator:
 
     async def resync(self) -> None:
         """Reconciles every live run with the cluster: lost events, lost requests, interrupted chains."""
+        taskruns = await self._labelled_taskruns()
+        for pushed in (taskruns or {}).values():
+            if pushed.pushed:  # a push build whose events were lost is still recorded and deployed
+                async with self._lock(pushed.run_id or ""):
+                    await adopting.adopt(self.ctx, pushed)
         waiting = await self.ctx.runs.list(states=(RunState.PENDING, RunState.BUILDING), limit=10_000)
-        taskruns: dict[str, TaskRunView] | None = {}
-        if waiting:
-            taskruns = await self._labelled_taskruns()
         for run in waiting:
             view = taskruns.get(run.id) if taskruns is not None else None
             if view is not None:
@@ -88,9 +94,11 @@ class Orchestrator:
         return await retiring.retire(self.ctx, workspace)
 
     async def _labelled_taskruns(self) -> dict[str, TaskRunView] | None:
+        items = []
         try:
-            items = await self.ctx.kube.list("tekton.dev/v1", "TaskRun", namespace=self.ctx.settings.build_namespace,
-                                             has_label=RUN_ID_LABEL)
+            for label in (RUN_ID_LABEL, APP_ID_LABEL):
+                items += await self.ctx.kube.list("tekton.dev/v1", "TaskRun",
+                                                  namespace=self.ctx.settings.build_namespace, has_label=label)
         except KubeError as error:
             log.warning("resync: cannot list TaskRuns: %s", error.message)
             return None

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from .. import __version__
+from ..models.apps import AppRegistration
 from ..models.runs import Endpoint, Step
 from ..models.spec import RunSpec
 
@@ -30,7 +31,8 @@ def _errors(*codes: int) -> dict[str, Any]:
 @cache
 def openapi_document() -> dict[str, Any]:
     _, schemas = models_json_schema(
-        [(RunSpec, "validation"), (Step, "serialization"), (Endpoint, "serialization")],
+        [(RunSpec, "validation"), (AppRegistration, "validation"), (Step, "serialization"),
+         (Endpoint, "serialization")],
         ref_template="#/components/schemas/{model}",
     )
     components = dict(schemas.get("$defs", {}))
@@ -75,6 +77,24 @@ def openapi_document() -> dict[str, Any]:
                                   "responses": {"200": _response("Addresses"), **_errors(401, 404, 422)}}},
             "/external-map": {"get": {"summary": "Every external port mapping with its traffic",
                                       "responses": {"200": _response("Mappings"), **_errors(401)}}},
+            "/apps": {
+                "post": {"summary": "Register an app: every push to its branch is built and deployed",
+                         "requestBody": {"required": True, "content": {"application/json": {
+                             "schema": {"$ref": "#/components/schemas/AppRegistration"}}}},
+                         "responses": {"201": _response("Registered"), "200": _response("Registration replaced"),
+                                       "502": _response("The webhook Trigger could not be applied", _ERROR),
+                                       **_errors(400, 401, 409, 413, 415, 422)}},
+                "get": {"summary": "Registered apps", "responses": {"200": _response("Apps"), **_errors(401)}},
+            },
+            "/apps/{app_id}": {
+                "get": {"responses": {"200": _response("The app"), **_errors(401, 404)}},
+                "delete": {"summary": "Delete the app's Trigger and registration",
+                           "responses": {"200": _response("Deleted"), **_errors(401, 404)}},
+            },
+            "/workspaces": {"get": {"summary": "Managed workspaces", "responses": {"200": _response("Workspaces"),
+                                                                                  **_errors(401)}}},
+            "/workspaces/{name}": {"delete": {"summary": "Remove a workspace with its runs' objects and ports",
+                                              "responses": {"200": _response("Removed"), **_errors(401, 404)}}},
             "/healthz": {"get": {"security": [], "responses": {"200": _response("Alive")}}},
             "/readyz": {"get": {"security": [], "responses": {"200": _response("Ready"),
                                                                "503": _response("Not ready")}}},

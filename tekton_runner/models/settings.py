@@ -30,6 +30,7 @@ class Settings(BaseModel):
     public_host: str = "127.0.0.1"  # HOST_IP: where users reach external ports
     public_url: str | None = None  # how the build cluster reaches this runner (zip/local sources)
     token: str | None = None
+    eventlistener_name: str = "tekton-runner"  # the EventListener per-app webhook Triggers attach to
     build_namespace: str = "tekton-builds"  # where TaskRuns are created (triggers/settings.env)
     local_roots: tuple[Path, ...] = ()
     max_upload_bytes: int = 200 * 1024 * 1024

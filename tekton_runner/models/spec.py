@@ -37,6 +37,20 @@ def _relative_path(value: str, field: str) -> str:
     return value
 
 
+def relative_path(value: str) -> str:
+    return _relative_path(value, "path")
+
+
+def git_url(value: str) -> str:
+    """https://, ssh://, git:// or scp-like user@host:path; anything else (file://, http://) is refused."""
+    if SCP_LIKE_GIT.match(value):
+        return value
+    parts = urlsplit(value)
+    if parts.scheme not in {"https", "ssh", "git"} or not parts.hostname:
+        raise ValueError("must be an https://, ssh:// or git:// URL (or user@host:path)")
+    return value
+
+
 class GitSource(Strict):
     type: Literal["git"]
     url: str = Field(min_length=1, max_length=2048)
@@ -47,12 +61,7 @@ class GitSource(Strict):
     @field_validator("url")
     @classmethod
     def _git_url(cls, value: str) -> str:
-        if SCP_LIKE_GIT.match(value):
-            return value
-        parts = urlsplit(value)
-        if parts.scheme not in {"https", "ssh", "git"} or not parts.hostname:
-            raise ValueError("must be an https://, ssh:// or git:// URL (or user@host:path)")
-        return value
+        return git_url(value)
 
     @field_validator("context", "dockerfile")
     @classmethod

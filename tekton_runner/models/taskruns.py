@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -12,6 +13,8 @@ RUN_ID_LABEL = "tekton-runner.io/run-id"
 WORKSPACE_LABEL = "tekton-runner.io/workspace"
 APP_LABEL = "tekton-runner.io/app"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+APP_ID_LABEL = "tekton-runner.io/app-id"  # TaskRuns built from a push to a registered app
+GIT_REVISION_LABEL = "tekton-runner.io/git-revision"
 MANAGER = "tekton-runner"
 
 TASKRUN_EVENT_PREFIX = "dev.tekton.event.taskrun."
@@ -44,7 +47,17 @@ class Metadata(_Loose):
     name: str
     namespace: str = ""
     uid: str = ""
+    creation_timestamp: datetime | None = Field(default=None, alias="creationTimestamp")
     labels: dict[str, str] = Field(default_factory=dict)
+
+
+class Param(_Loose):
+    name: str
+    value: Any = None
+
+
+class Spec(_Loose):
+    params: list[Param] = Field(default_factory=list)
 
 
 class Status(_Loose):
@@ -59,11 +72,33 @@ class TaskRunView(_Loose):
     """The fields of a TaskRun (v1 object or the v1beta1 copy inside an event) the runner uses."""
 
     metadata: Metadata
+    spec: Spec = Field(default_factory=Spec)
     status: Status = Field(default_factory=Status)
 
     @property
     def run_id(self) -> str | None:
-        return self.metadata.labels.get(RUN_ID_LABEL)
+        """The run's id: the label /run's TaskRuns carry, or for a push build one derived from the uid."""
+        labelled = self.metadata.labels.get(RUN_ID_LABEL)
+        if labelled:
+            return labelled
+        if self.app_id and self.metadata.uid:
+            return "r-" + hashlib.sha256(self.metadata.uid.encode()).hexdigest()[:16]
+        return None
+
+    @property
+    def app_id(self) -> str | None:
+        return self.metadata.labels.get(APP_ID_LABEL)
+
+    @property
+    def pushed(self) -> bool:
+        """Built from a git push to a registered app, not from POST /run."""
+        return RUN_ID_LABEL not in self.metadata.labels and self.app_id is not None
+
+    def param(self, name: str) -> str | None:
+        for param in self.spec.params:
+            if param.name == name and isinstance(param.value, str):
+                return param.value
+        return None
 
     @property
     def succeeded_condition(self) -> Condition | None:

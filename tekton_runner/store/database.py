@@ -64,6 +64,15 @@ CREATE TABLE IF NOT EXISTS archive_tokens (
     path TEXT NOT NULL,
     used_at TEXT
 );
+CREATE TABLE IF NOT EXISTS apps (
+    id TEXT PRIMARY KEY,
+    workspace TEXT NOT NULL,
+    app TEXT NOT NULL,
+    registration_json TEXT NOT NULL,
+    image_repository TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS ports (
     port INTEGER PRIMARY KEY,
     workspace TEXT NOT NULL,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable
 
 import aiosqlite
@@ -15,6 +16,10 @@ from .database import Database, from_text, to_text, utcnow
 
 class RunNotFound(LookupError):
     pass
+
+
+class RunExists(Exception):
+    """A run with this id is already stored."""
 
 
 class DuplicateRequest(Exception):
@@ -74,12 +79,15 @@ class RunStore:
                     existing = await cursor.fetchone()
                 if existing is not None:
                     raise DuplicateRequest(existing["id"])
-            await connection.execute(
-                "INSERT INTO runs (id, workspace, app, spec_json, state, image, created_at, updated_at,"
-                " idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, spec.workspace, spec.app.name, spec.model_dump_json(), RunState.PENDING,
-                 image, now, now, idempotency_key),
-            )
+            try:
+                await connection.execute(
+                    "INSERT INTO runs (id, workspace, app, spec_json, state, image, created_at, updated_at,"
+                    " idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, spec.workspace, spec.app.name, spec.model_dump_json(), RunState.PENDING,
+                     image, now, now, idempotency_key),
+                )
+            except sqlite3.IntegrityError as error:
+                raise RunExists(run_id) from error
             await connection.executemany(
                 "INSERT INTO steps (run_id, name, state) VALUES (?, ?, ?)",
                 [(run_id, name.value, StepState.PENDING.value) for name in StepName],

@@ -1,0 +1,109 @@
+"""Registered apps (POST /apps): a repository branch whose pushes Tekton builds and the runner deploys."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from .spec import (
+    AppSpec,
+    DependencySpec,
+    DnsLabel,
+    ExposeSpec,
+    ImageSpec,
+    MigrationSpec,
+    RunSpec,
+    Strict,
+    git_url,
+    relative_path,
+)
+
+APP_ID_MAX = 44  # build-<app id>-<12 hex> must stay a 63-character name
+
+
+def app_id_for(workspace: str, app: str) -> str:
+    """`<workspace>-<app>` when it fits, else a shortened prefix and a hash: stable for the same pair."""
+    name = f"{workspace}-{app}"
+    if len(name) <= APP_ID_MAX:
+        return name
+    digest = hashlib.sha256(f"{workspace}/{app}".encode()).hexdigest()[:12]
+    return f"{name[: APP_ID_MAX - 13].rstrip('-')}-{digest}"
+
+
+class FollowedSource(Strict):
+    """The repository and branch whose pushes are built."""
+
+    url: str = Field(min_length=1, max_length=2048)
+    branch: str = Field(default="main", min_length=1, max_length=255, pattern=r"^[A-Za-z0-9._/-]+$")
+    context: str = Field(default=".", max_length=1024)
+    dockerfile: str = Field(default="Dockerfile", max_length=1024)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return git_url(value)
+
+    @field_validator("context", "dockerfile")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        return relative_path(value)
+
+    @field_validator("url", "branch", "context", "dockerfile")
+    @classmethod
+    def _no_expression(cls, value: str) -> str:
+        if "$(" in value:
+            raise ValueError("may not contain '$(' (Tekton Triggers would evaluate it)")
+        return value
+
+
+class WebhookSecret(Strict):
+    name: DnsLabel = "tekton-runner-github-webhook"
+    key: str = Field(default="secret", min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$")
+
+
+class AppRegistration(Strict):
+    """What POST /apps accepts: a /run request without a revision, plus the branch to follow."""
+
+    workspace: DnsLabel
+    app: AppSpec
+    source: FollowedSource
+    image: ImageSpec = Field(default_factory=ImageSpec)
+    dependency: DependencySpec = Field(default_factory=DependencySpec)
+    migration: MigrationSpec = Field(default_factory=MigrationSpec)
+    expose: ExposeSpec = Field(default_factory=ExposeSpec)
+    webhook: WebhookSecret = Field(default_factory=WebhookSecret)
+
+    @field_validator("migration")
+    @classmethod
+    def _migration_needs_sql(cls, value: MigrationSpec, info: ValidationInfo) -> MigrationSpec:
+        dependency = info.data.get("dependency")
+        if value.enabled and (dependency is None or not dependency.type.wants_sql):
+            raise ValueError("enabled requires dependency.type 'sql' or 'both'")
+        return value
+
+    @property
+    def app_id(self) -> str:
+        return app_id_for(self.workspace, self.app.name)
+
+    def run_spec(self, revision: str) -> RunSpec:
+        """The /run request a push to `revision` stands for."""
+        return RunSpec.model_validate({
+            "workspace": self.workspace, "app": self.app.model_dump(), "image": self.image.model_dump(),
+            "source": {"type": "git", "url": self.source.url, "revision": revision,
+                       "context": self.source.context, "dockerfile": self.source.dockerfile},
+            "dependency": self.dependency.model_dump(), "migration": self.migration.model_dump(),
+            "expose": self.expose.model_dump(),
+        })
+
+
+class RegisteredApp(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    registration: AppRegistration
+    image_repository: str
+    created_at: datetime
+    updated_at: datetime
+

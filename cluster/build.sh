@@ -7,7 +7,7 @@
 # git). A wrapper is needed because several upstream go.mod files carry replace directives, which
 # `go install pkg@version` refuses; in our own main module we restate those replaces with real versions.
 # A stamp file per component and version makes a warm run a no-op. Cold timings are appended to
-# $CACHE/build-times.tsv (component, phase, seconds, date).
+# $CACHE/build-times.tsv (component, phase, real/user/sys seconds from bash's `time`, date).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -53,22 +53,24 @@ for r in json.load(sys.stdin).get("Replace") or []:
     new = r["New"]
     if new.get("Version"):
         old = r["Old"]["Path"] + ("@" + r["Old"]["Version"] if r["Old"].get("Version") else "")
-        print(f"-replace={old}={new[\"Path\"]}@{new[\"Version\"]}")
+        print("-replace=" + old + "=" + new["Path"] + "@" + new["Version"])
 ' | while read -r arg; do "$GO" mod edit "$arg"; done
 }
 
-# Run "$@" and append its wall time under (component, phase) to the timings file.
+# Run "$@" under bash's `time` and append (component, phase, real, user, sys seconds, date) to the
+# timings file.
 timed() {
   local component=$1 phase=$2
   shift 2
-  local start end
-  start=$(date +%s.%N)
-  "$@"
-  end=$(date +%s.%N)
-  local secs
-  secs=$(python3 -c "print(round($end - $start, 1))")
-  printf '%s\t%s\t%s\t%s\n' "$component" "$phase" "$secs" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$TIMES"
-  log "$component $phase: ${secs}s"
+  local tf real user sys
+  tf=$(mktemp)
+  local TIMEFORMAT='%R %U %S'
+  { time "$@" 2>&3; } 3>&2 2>"$tf"
+  read -r real user sys <"$tf"
+  rm -f "$tf"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$component" "$phase" "$real" "$user" "$sys" \
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$TIMES"
+  log "$component $phase: ${real}s (user ${user}s, sys ${sys}s)"
 }
 
 stamp_path() { echo "$BIN/.stamp-$1"; }
@@ -205,7 +207,16 @@ main() {
       continue
     fi
     log "$c $v: building (log: $LOGS/build-$c.log)"
-    if ! (timed "$c" total "build_$c") >"$LOGS/build-$c.log" 2>&1; then
+    # Not inside `if`/`||`: bash would switch errexit off for everything the subshell runs.
+    local rc
+    set +e
+    (
+      set -e
+      timed "$c" total "build_$c"
+    ) >"$LOGS/build-$c.log" 2>&1
+    rc=$?
+    set -e
+    if [[ $rc -ne 0 ]]; then
       log "$c $v: FAILED, last lines of $LOGS/build-$c.log:"
       tail -n 30 "$LOGS/build-$c.log" >&2
       exit 1

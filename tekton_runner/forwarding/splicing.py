@@ -1,4 +1,4 @@
-"""Zero-copy relay engine (Linux): os.splice moves socket -> pipe -> socket bytes on loop readiness."""
+"""Splice relay engine (Linux): small reads copied, bulk moved socket -> pipe -> socket with os.splice."""
 
 from __future__ import annotations
 

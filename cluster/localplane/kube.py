@@ -68,7 +68,8 @@ class Kube:
 def http_ok(url: str, timeout: float = 2.0, ctx: ssl.SSLContext | None = None) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=timeout, context=ctx) as resp:
-            return 200 <= resp.status < 300
+            status: int = resp.status
+            return 200 <= status < 300
     except urllib.error.HTTPError as err:
         return 200 <= err.code < 300
     except (urllib.error.URLError, OSError):

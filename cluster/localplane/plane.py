@@ -8,6 +8,7 @@ tracked by a PID file under $STATE/pids, so `down` works from any later shell.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shlex
@@ -346,7 +347,7 @@ class Plane:
                    log="kube-scheduler")
         self._wait(f"node {NODE_NAME} Ready", self._node_ready, 60, log="kwok")
         for ns in ("default", TEKTON_NAMESPACE, tekton.BUILD_NAMESPACE):
-            self._wait(f"ServiceAccount default in {ns}", lambda ns=ns: self._has_default_sa(ns), 60,
+            self._wait(f"ServiceAccount default in {ns}", functools.partial(self._has_default_sa, ns), 60,
                        log="kube-controller-manager")
         self._wait("tekton-controller probes", lambda: http_ok(f"http://127.0.0.1:{p.tekton_probes}/health"),
                    60, log="tekton-controller")

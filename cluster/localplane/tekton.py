@@ -107,12 +107,6 @@ def interceptors_secret(pki: Path) -> dict[str, Any]:
                      "ca-cert.pem": b64("ca.crt")}}
 
 
-def events_sink_patch(sink: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": "config-events", "namespace": TEKTON_NAMESPACE},
-            "data": {"sink": sink, "formats": "tektonv1"}}
-
-
 @dataclass(frozen=True)
 class EventListenerRef:
     name: str

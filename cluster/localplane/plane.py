@@ -95,6 +95,9 @@ class Plane:
     def up(self, events_sink: str | None = None, selfcheck: bool = True) -> None:
         if self.is_up():
             say(f"already up ({self.layout.state}); env in {self.layout.env_file}")
+            if events_sink:
+                self.set_events_sink(events_sink)
+                self._write_env(events_sink)
             return
         if self.procs.tracked():
             say("found a partly running plane; stopping it first")

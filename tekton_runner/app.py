@@ -91,7 +91,7 @@ def create_app(
             app[CONTEXT], app[ORCHESTRATOR], app[FORWARD_VIEW] = ctx, orchestrator, view
             if resync:
                 scheduler.spawn("resync", lambda: orchestrator.resync_forever(settings.resync_seconds),
-                                limited=False)
+                                limited=False, daemon=True)
             log.info("tekton-runner ready: EventListener %s, builds in %s, state in %s",
                      settings.eventlistener_url, settings.build_namespace, settings.database_path)
             yield

@@ -50,8 +50,10 @@ def wait_listening(port: int, deadline: float = 30.0) -> None:
 
 @contextlib.contextmanager
 def process(argv: list[str], env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    # Output goes to a file: an unread pipe fills up and stalls the server mid-benchmark.
+    log = tempfile.TemporaryFile()
     proc = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **(env or {})},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=log, stderr=subprocess.STDOUT)
     try:
         yield proc
     finally:
@@ -61,6 +63,7 @@ def process(argv: list[str], env: dict[str, str] | None = None) -> Iterator[subp
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        log.close()
 
 
 async def load(url: str, requests: int, concurrency: int) -> dict[str, Any]:

@@ -15,6 +15,7 @@ class Scheduler:
     def __init__(self, *, limit: int) -> None:
         self._slots = asyncio.Semaphore(limit)
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._daemons: set[str] = set()
         self._closing = False
         self._idle = asyncio.Event()
         self._idle.set()
@@ -26,10 +27,17 @@ class Scheduler:
     def keys(self) -> frozenset[str]:
         return frozenset(self._tasks)
 
-    def spawn(self, key: str, factory: Callable[[], Awaitable[None]], *, limited: bool = True) -> bool:
-        """Starts factory() under `key` unless a task with that key is still running; False if not started."""
+    def spawn(
+        self, key: str, factory: Callable[[], Awaitable[None]], *, limited: bool = True, daemon: bool = False,
+    ) -> bool:
+        """Starts factory() under `key` unless a task with that key is still running; False if not started.
+
+        A daemon (a loop that never ends by itself, like the resync) is cancelled as soon as closing starts.
+        """
         if self._closing or key in self._tasks:
             return False
+        if daemon:
+            self._daemons.add(key)
         task = asyncio.get_running_loop().create_task(self._guard(key, factory, limited), name=key)
         self._tasks[key] = task
         self._idle.clear()
@@ -51,6 +59,7 @@ class Scheduler:
 
     def _forget(self, key: str) -> None:
         self._tasks.pop(key, None)
+        self._daemons.discard(key)
         if not self._tasks:
             self._idle.set()
 
@@ -69,6 +78,8 @@ class Scheduler:
     async def close(self, *, grace: float = 10.0) -> None:
         """Stops accepting work, lets running tasks finish for `grace` seconds, then cancels the rest."""
         self._closing = True
+        for key in list(self._daemons):
+            await self.cancel(key)
         if not self._tasks:
             return
         pending = set(self._tasks.values())

@@ -86,3 +86,31 @@ async def test_close_cancels_what_does_not_finish_in_the_grace_period() -> None:
     await scheduler.close(grace=0.0)
     assert cancelled.is_set() and scheduler.keys == frozenset()
     assert not scheduler.spawn("late", stuck)  # closed: no new work
+
+
+async def test_close_stops_daemons_at_once_and_lets_work_finish() -> None:
+    scheduler = Scheduler(limit=2)
+    finish = asyncio.Event()
+    finished = False
+
+    stopped = asyncio.Event()
+
+    async def forever() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            stopped.set()
+
+    async def work() -> None:
+        nonlocal finished
+        await finish.wait()
+        finished = True
+
+    scheduler.spawn("resync", forever, limited=False, daemon=True)
+    scheduler.spawn("chain:r-1", work)
+    closing = asyncio.ensure_future(scheduler.close(grace=3600.0))
+    await stopped.wait()  # the daemon goes first, without waiting out the grace period
+    assert scheduler.active("chain:r-1") and not closing.done()
+    finish.set()
+    await closing
+    assert finished

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import aiohttp
 from aiohttp import web
@@ -18,6 +18,8 @@ from .chain.metrics import Metrics
 from .chain.orchestrating import Orchestrator
 from .chain.recording import Recorder
 from .chain.scheduling import Scheduler
+from .forwarding import ForwardError
+from .forwarding.plane import forward_plane
 from .handlers import apps, endpoints, events, health, runs, sources, workspaces
 from .handlers.keys import CONTEXT, FORWARD_VIEW, ORCHESTRATOR, REGISTRY, SETTINGS
 from .handlers.probing import ForwardView, NoTraffic
@@ -34,22 +36,28 @@ from .store.uploads import UploadStore
 from .workspaces import WorkspaceSettings, provisioner_for
 
 log = logging.getLogger("tekton_runner")
-DataPlane = Callable[
-    [Settings, CollectorRegistry], AbstractAsyncContextManager[tuple[PortForwarder, ForwardView]]
-]
-
 
 @asynccontextmanager
-async def _no_data_plane(
-    settings: Settings, registry: CollectorRegistry
+async def _data_plane(
+    settings: Settings, registry: CollectorRegistry, ports: PortStore
 ) -> AsyncIterator[tuple[PortForwarder, ForwardView]]:
-    yield NoForwarder(), NoTraffic()
+    """The relay for external ports, with every stored mapping re-opened; nothing when forwarding is off."""
+    if not settings.forward:
+        yield NoForwarder(), NoTraffic()
+        return
+    async with forward_plane(settings.forward_listen_host, registry=registry) as plane:
+        for mapping in await ports.all():
+            if mapping.target_host and mapping.target_port:
+                try:
+                    await plane.publish(mapping.port, mapping.target_host, mapping.target_port)
+                except ForwardError as error:
+                    log.error("external port %d of %s not re-opened: %s", mapping.port, mapping.owner, error)
+        yield plane, plane
 
 
 def create_app(
     settings: Settings, *, workspace_settings: WorkspaceSettings | None = None,
-    registry: CollectorRegistry | None = None, retry: RetryPolicy | None = None,
-    data_plane: DataPlane | None = None, resync: bool = True,
+    registry: CollectorRegistry | None = None, retry: RetryPolicy | None = None, resync: bool = True,
 ) -> web.Application:
     """A fresh application; nothing is opened until it starts (see `_lifetime`)."""
     app = web.Application(
@@ -66,11 +74,10 @@ def create_app(
             database = await stack.enter_async_context(Database.open(settings.database_path))
             kube = await stack.enter_async_context(Kube.connect(settings.kubeconfig))
             session = await stack.enter_async_context(aiohttp.ClientSession())
-            forwarder, view = await stack.enter_async_context(
-                (data_plane or _no_data_plane)(settings, app[REGISTRY])
-            )
             metrics = Metrics.create(app[REGISTRY])
             run_store = RunStore(database)
+            port_store = PortStore(database)
+            forwarder, view = await stack.enter_async_context(_data_plane(settings, app[REGISTRY], port_store))
             renderer = await asyncio.to_thread(Renderer)
             workspace_config = workspace_settings or WorkspaceSettings.from_env({}, settings)
             access = WorkspaceAccess(provisioner_for(workspace_config, kube=kube, renderer=renderer,
@@ -79,7 +86,7 @@ def create_app(
             ctx = ChainContext(
                 settings=settings, kube=kube, renderer=renderer, runs=run_store,
                 access=access, workspace_settings=workspace_config,
-                ports=PortStore(database), apps=AppStore(database), uploads=UploadStore(database), metrics=metrics,
+                ports=port_store, apps=AppStore(database), uploads=UploadStore(database), metrics=metrics,
                 recorder=Recorder(run_store, metrics), forwarder=forwarder, retry=retry or RetryPolicy(),
                 registry=RegistryClient(session, scheme=settings.registry_scheme,
                                         verify_tls=settings.registry_verify_tls,

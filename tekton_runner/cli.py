@@ -12,6 +12,8 @@ from aiohttp import web
 
 from . import __version__
 from .app import create_app
+from .forwarding import main as forward_main
+from .forwarding import raise_fd_limit
 from .models.settings import settings_from_env
 from .workspaces import WorkspaceSettings
 
@@ -24,14 +26,14 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=getattr(logging, args.log_level.upper()),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     workspaces = WorkspaceSettings.from_env(os.environ, settings)
+    if settings.forward:
+        raise_fd_limit()  # each relayed connection holds a few descriptors
     web.run_app(create_app(settings, workspace_settings=workspaces), host=settings.host, port=settings.port, print=None,
                 shutdown_timeout=15.0)
     return 0
 
 
 def _forward(argv: Sequence[str]) -> int:
-    from .forwarding.command import main as forward_main
-
     return forward_main(list(argv))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..forwarding import ForwardError, PortUnavailable
 from ..kube import Kube
 from ..models.runs import Endpoint, Run, Step
 from ..store.ports import PortRangeExhausted, PortTaken
@@ -49,7 +50,15 @@ async def expose(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:
     except PortRangeExhausted as error:
         raise PermanentError(str(error), reason="PortRangeExhausted") from error
     await ctx.ports.set_target(mapping.port, host, port)
-    await ctx.forwarder.publish(mapping.port, host, port)
+    try:
+        await ctx.forwarder.publish(mapping.port, host, port)
+    except PortUnavailable as error:
+        await ctx.ports.release(workspace=run.workspace, app=run.app)
+        raise PermanentError(f"external port {mapping.port} is held by another process on this host: {error}",
+                             reason="PortTaken") from error
+    except ForwardError as error:
+        raise TemporaryError(f"external port {mapping.port} could not be opened: {error}",
+                             reason="ForwardFailed") from error
     endpoint = Endpoint(
         namespace=namespace, service=run.app, node_port=port, host_local=f"{host}:{port}",
         external_port=mapping.port, external=f"{ctx.settings.public_host}:{mapping.port}",

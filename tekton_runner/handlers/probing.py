@@ -12,10 +12,17 @@ class ForwardView(Protocol):
 
     def describe(self, port: int) -> dict[str, Any]: ...
 
+    async def can_bind(self, port: int) -> bool: ...
+
 
 class NoTraffic:
+    """When this process relays nothing, it neither counts traffic nor owns ports."""
+
     def describe(self, port: int) -> dict[str, Any]:
         return {"state": "not-relayed"}
+
+    async def can_bind(self, port: int) -> bool:
+        return True
 
 
 async def reachable(host: str, port: int, *, timeout: float = 1.0) -> bool:

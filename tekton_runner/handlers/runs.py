@@ -13,7 +13,7 @@ from ..models.runs import Run, RunState
 from ..models.spec import LocalSource, RunSpec, ZipSource
 from ..store.runs import DuplicateRequest, RunNotFound
 from .archives import PackError, pack_directory
-from .keys import CONTEXT, ORCHESTRATOR, SETTINGS
+from .keys import CONTEXT, FORWARD_VIEW, ORCHESTRATOR, SETTINGS
 from .problems import invalid, invalid_field, problem, read_json
 from .views import run_view
 
@@ -61,6 +61,9 @@ async def create_run(request: web.Request) -> web.Response:
         if owner is not None and (owner.workspace, owner.app) != (spec.workspace, spec.app.name):
             return problem(409, "port_taken", f"external port {requested} is already mapped to {owner.owner}",
                            fields=[{"field": "expose.external_port", "reason": f"taken by {owner.owner}"}])
+        if owner is None and not await request.app[FORWARD_VIEW].can_bind(requested):
+            return problem(409, "port_taken", f"external port {requested} is held by another process on this host",
+                           fields=[{"field": "expose.external_port", "reason": "held by another process"}])
     if isinstance(source, LocalSource):
         try:
             await asyncio.to_thread(pack_directory, Path(source.path), settings.uploads_dir / f"{run_id}.zip",

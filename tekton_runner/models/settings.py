@@ -49,6 +49,7 @@ class Settings(BaseModel):
     postgres_image: str = "postgres:16-alpine"
     image_pull_secret: str | None = None
     forward: bool = True  # relay external ports in this process
+    forward_listen_host: str = "0.0.0.0"  # where external ports listen
     shutdown_grace: float = 10.0  # running chains get this long to finish before they are cancelled
 
     @property

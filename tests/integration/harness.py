@@ -181,6 +181,7 @@ async def harness(fake_kube: FakeKubeApi, tmp_path: Path) -> AsyncIterator[Harne
         eventlistener_url=str(el_server.make_url("/")), registry="harbor.test/library",
         public_host="203.0.113.7", build_namespace=BUILD_NS, poll_interval=0.001, ready_timeout=5.0,
         local_roots=(tmp_path / "src",), node_address="127.0.0.1", shutdown_grace=0.0,
+        forward_listen_host="127.0.0.1",
     )
     harness = Harness(fake_kube, listener, controllers, settings)
     await harness.start()

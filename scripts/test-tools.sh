@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian tools the test suite uses when they are missing (needs root and apt-get):
+# nft/ip/unshare for the kernel forwarding path, prlimit for descriptor exhaustion, git/wget/unzip for
+# the build Task's scripts, kubectl comes with the local control plane.
+set -euo pipefail
+declare -A package_of=([nft]=nftables [ip]=iproute2 [unshare]=util-linux [prlimit]=util-linux
+                       [git]=git [wget]=wget [unzip]=unzip [openssl]=openssl)
+missing=()
+for tool in "${!package_of[@]}"; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("${package_of[$tool]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+  echo "missing test tools (install them): ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing test tools: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${missing[@]}"

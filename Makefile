@@ -29,6 +29,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Benchmarks with their baselines in the same run (figures: docs/benchmarks.md).
+bench: install
+	$(BIN)/python -m bench.api.run --json bench/api/last-run.json
+	bash bench/forward/run.sh
+
 # Unit and integration tiers only: no control plane needed.
 test-fast: install
 	$(BIN)/pytest -m 'not e2e' -q

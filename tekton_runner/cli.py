@@ -9,27 +9,40 @@ import sys
 from collections.abc import Sequence
 
 from aiohttp import web
+from pydantic import ValidationError
 
 from . import __version__
 from .app import create_app
 from .forwarding import main as forward_main
 from .forwarding import raise_fd_limit
+from .kube.client import KubeConfigError
 from .models.settings import settings_from_env
 from .workspaces import WorkspaceSettings
 
 
 def _serve(args: argparse.Namespace) -> int:
-    settings = settings_from_env(
-        os.environ, host=args.host, port=args.port, kubeconfig=args.kubeconfig,
-        eventlistener_url=args.eventlistener_url, database=args.database,
-    )
+    try:
+        settings = settings_from_env(
+            os.environ, host=args.host, port=args.port, kubeconfig=args.kubeconfig,
+            eventlistener_url=args.eventlistener_url, database=args.database,
+        )
+        workspaces = WorkspaceSettings.from_env(os.environ, settings)
+    except (ValidationError, ValueError) as error:
+        print(f"tekton-runner: invalid settings: {error}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=getattr(logging, args.log_level.upper()),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    workspaces = WorkspaceSettings.from_env(os.environ, settings)
     if settings.forward:
         raise_fd_limit()  # each relayed connection holds a few descriptors
-    web.run_app(create_app(settings, workspace_settings=workspaces), host=settings.host, port=settings.port, print=None,
-                shutdown_timeout=15.0)
+    try:
+        web.run_app(create_app(settings, workspace_settings=workspaces), host=settings.host, port=settings.port,
+                    print=None, shutdown_timeout=15.0)
+    except KubeConfigError as error:
+        print(f"tekton-runner: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # the listen address is taken or not ours
+        print(f"tekton-runner: cannot serve on {settings.host}:{settings.port}: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

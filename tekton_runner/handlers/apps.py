@@ -12,6 +12,7 @@ from ..kube import KubeError
 from ..models.apps import AppRegistration, RegisteredApp
 from .keys import CONTEXT, SETTINGS
 from .problems import invalid, problem, read_json
+from .runs import port_conflict
 
 routes = web.RouteTableDef()
 
@@ -44,12 +45,9 @@ async def register_app(request: web.Request) -> web.Response:
         registration = AppRegistration.model_validate(body)
     except ValidationError as error:
         return invalid(error)
-    requested = registration.expose.external_port
-    if requested is not None:
-        owner = next((m for m in await ctx.ports.all() if m.port == requested), None)
-        if owner is not None and (owner.workspace, owner.app) != (registration.workspace, registration.app.name):
-            return problem(409, "port_taken", f"external port {requested} is already mapped to {owner.owner}",
-                           fields=[{"field": "expose.external_port", "reason": f"taken by {owner.owner}"}])
+    workspace, name = registration.workspace, registration.app.name
+    if (conflict := await port_conflict(request, workspace, name, registration.expose.external_port)):
+        return conflict
     try:
         app, created = await registering.register(ctx, registration)
     except KubeError as error:

@@ -55,15 +55,8 @@ async def create_run(request: web.Request) -> web.Response:
         if not settings.local_roots or not inside:
             roots = ", ".join(str(root) for root in settings.local_roots) or "none configured"
             return invalid_field("source.path", f"must be a directory under an allowed root ({roots})")
-    requested = spec.expose.external_port
-    if requested is not None:
-        owner = next((m for m in await ctx.ports.all() if m.port == requested), None)
-        if owner is not None and (owner.workspace, owner.app) != (spec.workspace, spec.app.name):
-            return problem(409, "port_taken", f"external port {requested} is already mapped to {owner.owner}",
-                           fields=[{"field": "expose.external_port", "reason": f"taken by {owner.owner}"}])
-        if owner is None and not await request.app[FORWARD_VIEW].can_bind(requested):
-            return problem(409, "port_taken", f"external port {requested} is held by another process on this host",
-                           fields=[{"field": "expose.external_port", "reason": "held by another process"}])
+    if (conflict := await port_conflict(request, spec.workspace, spec.app.name, spec.expose.external_port)):
+        return conflict
     if isinstance(source, LocalSource):
         try:
             await asyncio.to_thread(pack_directory, Path(source.path), settings.uploads_dir / f"{run_id}.zip",
@@ -78,6 +71,20 @@ async def create_run(request: web.Request) -> web.Response:
     run = await request.app[ORCHESTRATOR].submit(run)
     return web.json_response(run_view(run, brief=True), status=202,
                              headers={"Location": f"/runs/{run.id}"})
+
+
+async def port_conflict(request: web.Request, workspace: str, app: str, requested: int | None) -> web.Response | None:
+    """A 409 when the requested external port is another app's, or held by another process here."""
+    if requested is None:
+        return None
+    owner = next((m for m in await request.app[CONTEXT].ports.all() if m.port == requested), None)
+    if owner is not None and (owner.workspace, owner.app) != (workspace, app):
+        return problem(409, "port_taken", f"external port {requested} is already mapped to {owner.owner}",
+                       fields=[{"field": "expose.external_port", "reason": f"taken by {owner.owner}"}])
+    if owner is None and not await request.app[FORWARD_VIEW].can_bind(requested):
+        return problem(409, "port_taken", f"external port {requested} is held by another process on this host",
+                       fields=[{"field": "expose.external_port", "reason": "held by another process"}])
+    return None
 
 
 def _replay(earlier: Run, spec: RunSpec) -> web.Response:

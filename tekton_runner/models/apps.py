@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .spec import (
     AppSpec,
+    BuildPaths,
     DependencySpec,
     DnsLabel,
     ExposeSpec,
@@ -17,7 +18,7 @@ from .spec import (
     RunSpec,
     Strict,
     git_url,
-    relative_path,
+    migration_needs_sql,
 )
 
 APP_ID_MAX = 44  # build-<app id>-<12 hex> must stay a 63-character name
@@ -32,23 +33,16 @@ def app_id_for(workspace: str, app: str) -> str:
     return f"{name[: APP_ID_MAX - 13].rstrip('-')}-{digest}"
 
 
-class FollowedSource(Strict):
+class FollowedSource(BuildPaths):
     """The repository and branch whose pushes are built."""
 
     url: str = Field(min_length=1, max_length=2048)
     branch: str = Field(default="main", min_length=1, max_length=255, pattern=r"^[A-Za-z0-9._/-]+$")
-    context: str = Field(default=".", max_length=1024)
-    dockerfile: str = Field(default="Dockerfile", max_length=1024)
 
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
         return git_url(value)
-
-    @field_validator("context", "dockerfile")
-    @classmethod
-    def _inside(cls, value: str) -> str:
-        return relative_path(value)
 
     @field_validator("url", "branch", "context", "dockerfile")
     @classmethod
@@ -75,13 +69,7 @@ class AppRegistration(Strict):
     expose: ExposeSpec = Field(default_factory=ExposeSpec)
     webhook: WebhookSecret = Field(default_factory=WebhookSecret)
 
-    @field_validator("migration")
-    @classmethod
-    def _migration_needs_sql(cls, value: MigrationSpec, info: ValidationInfo) -> MigrationSpec:
-        dependency = info.data.get("dependency")
-        if value.enabled and (dependency is None or not dependency.type.wants_sql):
-            raise ValueError("enabled requires dependency.type 'sql' or 'both'")
-        return value
+    _migration_needs_sql = field_validator("migration")(migration_needs_sql)
 
     @property
     def app_id(self) -> str:

@@ -51,41 +51,37 @@ def git_url(value: str) -> str:
     return value
 
 
-class GitSource(Strict):
+class BuildPaths(Strict):
+    """Where the build finds its context and Dockerfile inside the source."""
+
+    context: str = Field(default=".", max_length=1024)
+    dockerfile: str = Field(default="Dockerfile", max_length=1024)
+
+    @field_validator("context", "dockerfile")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        return _relative_path(value, "path")
+
+
+class GitSource(BuildPaths):
     type: Literal["git"]
     url: str = Field(min_length=1, max_length=2048)
     revision: str = Field(default="main", min_length=1, max_length=255, pattern=r"^[A-Za-z0-9._/@^~-]+$")
-    context: str = Field(default=".", max_length=1024)
-    dockerfile: str = Field(default="Dockerfile", max_length=1024)
 
     @field_validator("url")
     @classmethod
     def _git_url(cls, value: str) -> str:
         return git_url(value)
 
-    @field_validator("context", "dockerfile")
-    @classmethod
-    def _inside(cls, value: str) -> str:
-        return _relative_path(value, "path")
 
-
-class ZipSource(Strict):
+class ZipSource(BuildPaths):
     type: Literal["zip"]
     upload_id: str = Field(pattern=UPLOAD_ID_PATTERN.pattern)
-    context: str = Field(default=".", max_length=1024)
-    dockerfile: str = Field(default="Dockerfile", max_length=1024)
-
-    @field_validator("context", "dockerfile")
-    @classmethod
-    def _inside(cls, value: str) -> str:
-        return _relative_path(value, "path")
 
 
-class LocalSource(Strict):
+class LocalSource(BuildPaths):
     type: Literal["local"]
     path: str = Field(min_length=1, max_length=4096)
-    context: str = Field(default=".", max_length=1024)
-    dockerfile: str = Field(default="Dockerfile", max_length=1024)
 
     @field_validator("path")
     @classmethod
@@ -93,11 +89,6 @@ class LocalSource(Strict):
         if not PurePosixPath(value).is_absolute() or "\x00" in value:
             raise ValueError("must be an absolute path on the runner's host")
         return value
-
-    @field_validator("context", "dockerfile")
-    @classmethod
-    def _inside(cls, value: str) -> str:
-        return _relative_path(value, "path")
 
 
 Source = Annotated[GitSource | ZipSource | LocalSource, Field(discriminator="type")]
@@ -176,6 +167,14 @@ class ExposeSpec(Strict):
     external_port: int | None = Field(default=None, ge=1024, le=65535)
 
 
+def migration_needs_sql(value: MigrationSpec, info: ValidationInfo) -> MigrationSpec:
+    """A migration runs against the workspace's database, so it needs dependency sql or both."""
+    dependency = info.data.get("dependency")
+    if value.enabled and (dependency is None or not dependency.type.wants_sql):
+        raise ValueError("enabled requires dependency.type 'sql' or 'both'")
+    return value
+
+
 class RunSpec(Strict):
     """What POST /run accepts."""
 
@@ -187,10 +186,4 @@ class RunSpec(Strict):
     migration: MigrationSpec = Field(default_factory=MigrationSpec)
     expose: ExposeSpec = Field(default_factory=ExposeSpec)
 
-    @field_validator("migration")
-    @classmethod
-    def _migration_needs_sql(cls, value: MigrationSpec, info: ValidationInfo) -> MigrationSpec:
-        dependency = info.data.get("dependency")
-        if value.enabled and (dependency is None or not dependency.type.wants_sql):
-            raise ValueError("enabled requires dependency.type 'sql' or 'both'")
-        return value
+    _migration_needs_sql = field_validator("migration")(migration_needs_sql)

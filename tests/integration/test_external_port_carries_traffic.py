@@ -108,3 +108,14 @@ async def test_deleting_the_run_closes_its_port(harness: Harness, node_ports: tu
     except ConnectionRefusedError:
         return
     raise AssertionError("the external port still accepts connections")
+
+
+async def test_range_port_held_by_another_process_is_skipped(harness: Harness) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        await harness.stop()
+        await harness.start(external_port_range=(taken, taken + 5))
+        run = await harness.run_to_success(spec(dependency={"type": "none"}, migration={"enabled": False}))
+        assert taken < run["endpoint"]["external_port"] <= taken + 5

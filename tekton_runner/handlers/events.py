@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from ..models.taskruns import TASKRUN_EVENT_PREFIX, TaskRunEvent, TaskRunView
 from .keys import CONTEXT, ORCHESTRATOR, SETTINGS
-from .problems import problem
+from .problems import problem, read_body
 
 log = logging.getLogger("tekton_runner.events")
 routes = web.RouteTableDef()
@@ -46,8 +46,8 @@ def dedup_key(event: TaskRunEvent) -> str:
 @routes.post("/cloudevents")
 async def receive(request: web.Request) -> web.Response:
     settings, ctx = request.app[SETTINGS], request.app[CONTEXT]
-    body = await request.content.read(settings.max_request_bytes * 8 + 1)
-    if len(body) > settings.max_request_bytes * 8:
+    body = await read_body(request, limit=settings.max_request_bytes * 8)
+    if body is None:
         return problem(413, "too_large", "the event is too large")
     try:
         parsed = parse_event(dict(request.headers), body)

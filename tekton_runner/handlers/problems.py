@@ -46,6 +46,20 @@ def invalid_field(field: str, reason: str) -> web.Response:
     return problem(422, "invalid", f"{field}: {reason}", fields=[{"field": field, "reason": reason}])
 
 
+async def read_body(request: web.Request, *, limit: int) -> bytes | None:
+    """The whole body, or None when it is longer than `limit` bytes.
+
+    `request.content.read(n)` returns only what has arrived so far, so a body that reaches us in several
+    pieces (as Tekton's larger CloudEvents do) has to be read until its end.
+    """
+    body = bytearray()
+    async for chunk in request.content.iter_any():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
 async def read_json(request: web.Request, *, limit: int) -> Any | web.Response:
     """The JSON body, or the error response to send instead (415, 413, 400)."""
     if request.content_type != "application/json":
@@ -53,8 +67,8 @@ async def read_json(request: web.Request, *, limit: int) -> Any | web.Response:
                        f"Content-Type must be application/json, not {request.content_type or 'missing'}")
     if request.content_length is not None and request.content_length > limit:
         return problem(413, "too_large", f"the body is larger than {limit} bytes")
-    raw = await request.content.read(limit + 1)
-    if len(raw) > limit:
+    raw = await read_body(request, limit=limit)
+    if raw is None:
         return problem(413, "too_large", f"the body is larger than {limit} bytes")
     try:
         return json.loads(raw)

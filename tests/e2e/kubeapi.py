@@ -7,6 +7,7 @@ tests assert what the API server holds, never what the runner says it did.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import json
 import ssl
 import time
@@ -121,7 +122,7 @@ class KubeAPI:
         await self.merge_patch(f"/api/v1/namespaces/{tekton_namespace}/configmaps/config-events",
                                {"data": {"sink": sink, "formats": "tektonv1"}})
 
-    async def events_for(self, namespace: str, kind: str, name: str) -> list[Obj]:
+    async def events_for(self, namespace: str, kind: str, name: str) -> builtins.list[Obj]:
         selector = f"involvedObject.kind={kind},involvedObject.name={name}"
         body = await self.get(f"/api/v1/namespaces/{namespace}/events?fieldSelector={selector}")
         return list((body or {}).get("items", []))

@@ -132,6 +132,30 @@ class Runner:
             return run if run["state"] == state else None
         return await poll(f"run {run_id} in state {state}", probe, within)
 
+    async def find_run(self, run_id: str) -> dict[str, Any] | None:
+        """The run, or None while the runner has not recorded it (a push build's run appears on its event)."""
+        async with self.session.get(f"{self.base_url}/runs/{run_id}") as resp:
+            if resp.status == 404:
+                return None
+            assert resp.status == 200, f"GET /runs/{run_id}: {resp.status}"
+            body: dict[str, Any] = await resp.json()
+            return body
+
+    async def register_app(self, registration: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        async with self.session.post(f"{self.base_url}/apps", json=registration) as resp:
+            body: dict[str, Any] = await resp.json()
+            assert resp.status in (200, 201), f"POST /apps answered {resp.status}: {body}"
+            return resp.status, body
+
+    async def delete_app(self, app_id: str) -> int:
+        async with self.session.delete(f"{self.base_url}/apps/{app_id}") as resp:
+            assert resp.status in (200, 404), f"DELETE /apps/{app_id}: {resp.status} {await resp.text()}"
+            return resp.status
+
+    async def app_status(self, app_id: str) -> int:
+        async with self.session.get(f"{self.base_url}/apps/{app_id}") as resp:
+            return resp.status
+
     async def events_counted(self, type_: str | None, action: str) -> float:
         """The runner's own count of CloudEvents it received, from /metrics."""
         async with self.session.get(f"{self.base_url}/metrics") as resp:

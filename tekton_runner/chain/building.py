@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from pathlib import Path
 
 import aiohttp
 
 from ..kube import KubeError
-from ..models.ids import RunId, taskrun_name
 from ..models.runs import Run, RunState, StepName, StepState
 from ..models.spec import LocalSource, ZipSource
 from ..models.taskruns import Outcome, TaskRunView
@@ -22,10 +20,6 @@ from .outcomes import StepOutcome
 log = logging.getLogger("tekton_runner.build")
 
 
-def archive_path_for_local(ctx: ChainContext, run_id: RunId) -> Path:
-    return ctx.settings.uploads_dir / f"{run_id}.zip"
-
-
 async def archive_url(ctx: ChainContext, run: Run) -> str:
     """A one-time download URL of the run's source zip; empty for git sources."""
     source = run.spec.source
@@ -35,7 +29,7 @@ async def archive_url(ctx: ChainContext, run: Run) -> str:
             raise DispatchError(f"upload {source.upload_id} no longer exists", temporary=False)
         path = upload.path
     elif isinstance(source, LocalSource):
-        path = archive_path_for_local(ctx, run.id)
+        path = ctx.settings.packed_source(run.id)
     else:
         return ""
     token = await ctx.uploads.issue_token(run.id, path)
@@ -123,6 +117,3 @@ async def _digest_from_registry(ctx: ChainContext, run: Run) -> str | None:
         log.warning("run %s: no digest from the build or the registry: %s", run.id, error)
         return None
 
-
-def expected_taskrun(ctx: ChainContext, run: Run) -> tuple[str, str]:
-    return ctx.settings.build_namespace, taskrun_name(run.id)

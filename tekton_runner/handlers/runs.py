@@ -59,7 +59,7 @@ async def create_run(request: web.Request) -> web.Response:
         return conflict
     if isinstance(source, LocalSource):
         try:
-            await asyncio.to_thread(pack_directory, Path(source.path), settings.uploads_dir / f"{run_id}.zip",
+            await asyncio.to_thread(pack_directory, Path(source.path), settings.packed_source(run_id),
                                     limit=settings.max_upload_bytes)
         except PackError as error:
             return invalid_field("source.path", str(error))

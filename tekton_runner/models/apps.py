@@ -8,17 +8,12 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .spec import (
-    AppSpec,
     BuildPaths,
-    DependencySpec,
+    DeploySpec,
     DnsLabel,
-    ExposeSpec,
-    ImageSpec,
-    MigrationSpec,
     RunSpec,
     Strict,
     git_url,
-    migration_needs_sql,
 )
 
 APP_ID_MAX = 44  # build-<app id>-<12 hex> must stay a 63-character name
@@ -57,19 +52,11 @@ class WebhookSecret(Strict):
     key: str = Field(default="secret", min_length=1, max_length=253, pattern=r"^[-._a-zA-Z0-9]+$")
 
 
-class AppRegistration(Strict):
+class AppRegistration(DeploySpec):
     """What POST /apps accepts: a /run request without a revision, plus the branch to follow."""
 
-    workspace: DnsLabel
-    app: AppSpec
     source: FollowedSource
-    image: ImageSpec = Field(default_factory=ImageSpec)
-    dependency: DependencySpec = Field(default_factory=DependencySpec)
-    migration: MigrationSpec = Field(default_factory=MigrationSpec)
-    expose: ExposeSpec = Field(default_factory=ExposeSpec)
     webhook: WebhookSecret = Field(default_factory=WebhookSecret)
-
-    _migration_needs_sql = field_validator("migration")(migration_needs_sql)
 
     @property
     def app_id(self) -> str:
@@ -77,12 +64,11 @@ class AppRegistration(Strict):
 
     def run_spec(self, revision: str) -> RunSpec:
         """The /run request a push to `revision` stands for."""
+        deployment = DeploySpec.model_fields.keys()
         return RunSpec.model_validate({
-            "workspace": self.workspace, "app": self.app.model_dump(), "image": self.image.model_dump(),
+            **self.model_dump(include=set(deployment)),
             "source": {"type": "git", "url": self.source.url, "revision": revision,
                        "context": self.source.context, "dockerfile": self.source.dockerfile},
-            "dependency": self.dependency.model_dump(), "migration": self.migration.model_dump(),
-            "expose": self.expose.model_dump(),
         })
 
 

@@ -60,6 +60,10 @@ class Settings(BaseModel):
     def uploads_dir(self) -> Path:
         return self.data_dir / "uploads"
 
+    def packed_source(self, run_id: str) -> Path:
+        """Where a run's local source directory is packed for the build to download."""
+        return self.uploads_dir / f"{run_id}.zip"
+
     @property
     def base_url(self) -> str:
         if self.public_url:

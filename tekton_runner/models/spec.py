@@ -175,15 +175,20 @@ def migration_needs_sql(value: MigrationSpec, info: ValidationInfo) -> Migration
     return value
 
 
-class RunSpec(Strict):
-    """What POST /run accepts."""
+class DeploySpec(Strict):
+    """What to deploy where, shared by a run (POST /run) and a registered app (POST /apps)."""
 
     workspace: DnsLabel
     app: AppSpec
-    source: Source
     image: ImageSpec = Field(default_factory=ImageSpec)
     dependency: DependencySpec = Field(default_factory=DependencySpec)
     migration: MigrationSpec = Field(default_factory=MigrationSpec)
     expose: ExposeSpec = Field(default_factory=ExposeSpec)
 
     _migration_needs_sql = field_validator("migration")(migration_needs_sql)
+
+
+class RunSpec(DeploySpec):
+    """What POST /run accepts."""
+
+    source: Source

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable
 
@@ -208,6 +207,3 @@ async def _write_step(connection: aiosqlite.Connection, run_id: RunId, step: Ste
     )
     await connection.execute("UPDATE runs SET updated_at = ? WHERE id = ?", (to_text(utcnow()), run_id))
 
-
-def spec_json(spec: RunSpec) -> str:
-    return json.dumps(spec.model_dump(mode="json"), separators=(",", ":"), sort_keys=True)

@@ -22,7 +22,7 @@ def in_pieces(body: bytes, pieces: int = 3) -> AsyncIterator[bytes]:
     async def send() -> AsyncIterator[bytes]:
         for start in range(0, len(body), size):
             yield body[start:start + size]
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # traffic pacing so the pieces arrive apart, not synchronisation
     return send()
 
 

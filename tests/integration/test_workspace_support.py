@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 SCRIPT = '''#!{python}
-import json, os, pathlib, sys, time
+import fcntl, json, os, pathlib, sys, time
 STATE = pathlib.Path({state!r})
 KUBECONFIG = pathlib.Path({kubeconfig!r})
 args = sys.argv[1:]
@@ -33,6 +33,10 @@ if behaviour == "fail":
     sys.exit(1)
 if behaviour == "hang":
     time.sleep(3600)
+# Like kind's own state, clusters.json is read and changed by one invocation at a time: concurrent
+# creates of different clusters must not lose each other's entry.
+lock = (STATE / "clusters.lock").open("w")
+fcntl.flock(lock, fcntl.LOCK_EX)
 clusters_file = STATE / "clusters.json"
 clusters = json.loads(clusters_file.read_text())
 if args[:2] == ["get", "clusters"]:

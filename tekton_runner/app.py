@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -55,6 +56,13 @@ async def _data_plane(
         yield plane, plane
 
 
+def _registry_tls(workspaces: WorkspaceSettings) -> ssl.SSLContext | None:
+    """System CAs plus the registry's own CA bundle, when one is configured (a file read: run in a thread)."""
+    if workspaces.registry_ca_file is None:
+        return None
+    return ssl.create_default_context(cafile=str(workspaces.registry_ca_file))
+
+
 def create_app(
     settings: Settings, *, workspace_settings: WorkspaceSettings | None = None,
     registry: CollectorRegistry | None = None, retry: RetryPolicy | None = None, resync: bool = True,
@@ -80,6 +88,7 @@ def create_app(
             forwarder, view = await stack.enter_async_context(_data_plane(settings, app[REGISTRY], port_store))
             renderer = await asyncio.to_thread(Renderer)
             workspace_config = workspace_settings or WorkspaceSettings.from_env({}, settings)
+            registry_tls = await asyncio.to_thread(_registry_tls, workspace_config)
             access = WorkspaceAccess(provisioner_for(workspace_config, kube=kube, renderer=renderer,
                                                      node_address=settings.node_address), kube)
             stack.push_async_callback(access.close)
@@ -88,9 +97,10 @@ def create_app(
                 access=access, workspace_settings=workspace_config,
                 ports=port_store, apps=AppStore(database), uploads=UploadStore(database), metrics=metrics,
                 recorder=Recorder(run_store, metrics), forwarder=forwarder, retry=retry or RetryPolicy(),
-                registry=RegistryClient(session, scheme=settings.registry_scheme,
+                registry=RegistryClient(session, host=settings.registry_host, scheme=settings.registry_scheme,
                                         verify_tls=settings.registry_verify_tls,
-                                        username=settings.registry_username, password=settings.registry_password),
+                                        username=settings.registry_username, password=settings.registry_password,
+                                        token_realms=settings.registry_token_realms, ssl_context=registry_tls),
             )
             scheduler = Scheduler(limit=settings.chain_concurrency)
             stack.push_async_callback(scheduler.close, grace=settings.shutdown_grace)

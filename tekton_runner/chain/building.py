@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import aiohttp
 
-from ..kube import KubeError
+from ..kube import NotFound
+from ..models.ids import taskrun_name
 from ..models.runs import Run, RunState, StepName, StepState
 from ..models.spec import LocalSource, ZipSource
 from ..models.taskruns import Outcome, TaskRunView
@@ -66,17 +67,25 @@ async def fail_build(ctx: ChainContext, run: Run, reason: str, message: str) -> 
     await ctx.recorder.run_ended(run.id, RunState.FAILED, reason=f"build:{reason}", message=message)
 
 
-async def read_taskrun(ctx: ChainContext, namespace: str, name: str) -> TaskRunView | None:
-    """The TaskRun as the API server has it now (tekton.dev/v1: results under status.results)."""
+async def read_build(ctx: ChainContext, run: Run) -> TaskRunView | None:
+    """The run's own TaskRun, by its own name in the build namespace, as the API server has it now.
+
+    None when it does not exist (yet); any other failure raises KubeError, and nothing else stands in
+    for the API server's answer: the caller looks again later.
+    """
     try:
-        return TaskRunView.model_validate(await ctx.kube.get("tekton.dev/v1", "TaskRun", name, namespace))
-    except KubeError as error:
-        log.info("TaskRun %s/%s not readable (%s); using the event's copy", namespace, name, error.message)
+        obj = await ctx.kube.get("tekton.dev/v1", "TaskRun", taskrun_name(run.id), ctx.settings.build_namespace)
+    except NotFound:
         return None
+    return TaskRunView.model_validate(obj)
 
 
 async def observe(ctx: ChainContext, run: Run, view: TaskRunView) -> bool:
-    """Applies what the TaskRun says to its run; True when the build just succeeded (start the chain)."""
+    """Applies what the TaskRun says to its run; True when the build just succeeded (start the chain).
+
+    `view` is the API server's object, already checked to be this run's build (verifying.py); the
+    reasons and messages shown to users are Tekton's, as the API server holds them.
+    """
     if run.state not in (RunState.PENDING, RunState.BUILDING):
         return False  # already decided: duplicates and late events change nothing
     step = run.step(StepName.BUILD)

@@ -9,12 +9,15 @@ from datetime import timedelta
 import aiohttp
 
 from ..kube import KubeError
+from ..models.apps import RegisteredApp
 from ..models.ids import RunId
 from ..models.runs import Run, RunState
 from ..models.taskruns import APP_ID_LABEL, RUN_ID_LABEL, TaskRunView
 from ..store.database import utcnow
-from . import adopting, building, retiring
+from ..store.runs import RunNotFound
+from . import adopting, building, retiring, verifying
 from .context import ChainContext
+from .looking import Lookouts
 from .postbuild import AppLocks, run_chain
 from .scheduling import Scheduler
 from .teardown import tear_down
@@ -29,6 +32,7 @@ class Orchestrator:
         self._session = session
         self._app_locks = AppLocks()
         self._run_locks: dict[str, asyncio.Lock] = {}
+        self._lookouts = Lookouts(scheduler)
 
     def _lock(self, run_id: str) -> asyncio.Lock:
         return self._run_locks.setdefault(run_id, asyncio.Lock())
@@ -42,24 +46,70 @@ class Orchestrator:
     def start_chain(self, run_id: RunId) -> bool:
         return self.scheduler.spawn(f"chain:{run_id}", lambda: run_chain(self.ctx, run_id, self._app_locks))
 
-    async def on_taskrun(self, view: TaskRunView) -> str:
-        """What an event said about a TaskRun, checked against the cluster; returns what was done."""
-        run_id = view.run_id
-        if not run_id:
-            return "unmatched"
-        fresh = await building.read_taskrun(self.ctx, view.metadata.namespace, view.metadata.name)
-        if view.pushed:
-            async with self._lock(run_id):
-                if await adopting.adopt(self.ctx, fresh or view) is None:
-                    return "unregistered"
-        return await self._observe(RunId(run_id), fresh or view)
+    def look_at_run(self, run_id: RunId) -> None:
+        """An event named this run: read its TaskRun from the API server soon (coalesced per run)."""
+        self._lookouts.request(f"run:{run_id}", lambda: self._look_at_run(run_id))
+
+    def look_at_app(self, app_id: str) -> None:
+        """An event named a push build of this app: read the app's TaskRuns soon (coalesced per app)."""
+        self._lookouts.request(f"app:{app_id}", lambda: self._look_at_app(app_id))
+
+    async def _look_at_run(self, run_id: RunId) -> None:
+        try:
+            run = await self.ctx.runs.get(run_id)
+        except RunNotFound:
+            return
+        if run.state not in (RunState.PENDING, RunState.BUILDING):
+            return
+        try:
+            view = await building.read_build(self.ctx, run)
+        except KubeError as error:
+            log.warning("run %s: TaskRun not readable (%s); the resync looks again", run_id, error.message)
+            return
+        if view is not None:
+            await self._observe(run_id, view)
+
+    async def _look_at_app(self, app_id: str) -> None:
+        registered = await self.ctx.apps.get(app_id)
+        if registered is None:
+            return
+        try:
+            items = await self.ctx.kube.list("tekton.dev/v1", "TaskRun", namespace=self.ctx.settings.build_namespace,
+                                             labels={APP_ID_LABEL: app_id})
+        except KubeError as error:
+            log.warning("app %s: TaskRuns not readable (%s); the resync looks again", app_id, error.message)
+            return
+        for item in items:
+            await self._take_push(registered, TaskRunView.model_validate(item))
+
+    async def _take_push(self, registered: RegisteredApp, view: TaskRunView) -> None:
+        """A push build read from the API server: recorded and observed only if it passes every check."""
+        try:
+            image = verifying.check_push_build(view, registered, namespace=self.ctx.settings.build_namespace,
+                                               eventlistener=self.ctx.settings.eventlistener_name)
+        except verifying.Untrusted as error:
+            log.warning("not deploying a push build: %s", error)
+            return
+        async with self._lock(view.run_id or ""):
+            run_id = await adopting.adopt(self.ctx, view, registered, image)
+        if run_id is not None:
+            await self._observe(run_id, view)
 
     async def _observe(self, run_id: RunId, view: TaskRunView) -> str:
+        """Applies the API server's TaskRun to its run once it is shown to be that run's build."""
         async with self._lock(run_id):
             try:
                 run = await self.ctx.runs.get(run_id)
-            except LookupError:
+            except RunNotFound:
                 return "unmatched"
+            try:
+                if view.pushed:
+                    verifying.check_adopted_build(view, run)
+                else:
+                    verifying.check_requested_build(view, run, namespace=self.ctx.settings.build_namespace)
+            except verifying.Untrusted as error:
+                log.warning("run %s: not its build: %s", run_id, error)
+                return "untrusted"
             if await building.observe(self.ctx, run, view):
                 self.start_chain(run_id)
                 return "deploying"
@@ -68,15 +118,20 @@ class Orchestrator:
     async def resync(self) -> None:
         """Reconciles every live run with the cluster: lost events, lost requests, interrupted chains."""
         taskruns = await self._labelled_taskruns()
+        apps: dict[str, RegisteredApp | None] = {}
         for pushed in (taskruns or {}).values():
-            if pushed.pushed:  # a push build whose events were lost is still recorded and deployed
-                async with self._lock(pushed.run_id or ""):
-                    await adopting.adopt(self.ctx, pushed)
+            if pushed.pushed and pushed.app_id:  # a push build whose events were lost is still found
+                if pushed.app_id not in apps:
+                    apps[pushed.app_id] = await self.ctx.apps.get(pushed.app_id)
+                registered = apps[pushed.app_id]
+                if registered is not None:
+                    await self._take_push(registered, pushed)
         waiting = await self.ctx.runs.list(states=(RunState.PENDING, RunState.BUILDING), limit=10_000)
         for run in waiting:
             view = taskruns.get(run.id) if taskruns is not None else None
             if view is not None:
-                await self._observe(run.id, view)
+                if not view.pushed:  # push builds were observed above, after their checks
+                    await self._observe(run.id, view)
             elif run.state is RunState.PENDING:
                 async with self._lock(run.id):
                     await building.dispatch(self.ctx, self._session, await self.ctx.runs.get(run.id))
@@ -84,6 +139,9 @@ class Orchestrator:
                 await self._check_missing_taskrun(run)
         for run in await self.ctx.runs.list(states=(RunState.DEPLOYING,), limit=10_000):
             self.start_chain(run.id)  # no-op while its chain is running
+        pruned = await self.ctx.runs.prune_events(older_than=timedelta(seconds=self.ctx.settings.event_retention))
+        if pruned:
+            log.info("forgot %d processed events older than %.0fs", pruned, self.ctx.settings.event_retention)
         for workspace in await retiring.expire_idle(self.ctx):
             log.info("workspace %s removed after %ss without runs", workspace, self.ctx.workspace_settings.idle_ttl)
 

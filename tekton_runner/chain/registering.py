@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from ..models.apps import AppRegistration, RegisteredApp
+from ..models.apps import TRIGGER_PREFIX, AppRegistration, RegisteredApp
 from ..models.runs import image_repository
 from .context import ChainContext
-
-TRIGGER_PREFIX = "tekton-runner-app-"
 
 
 def default_repository(ctx: ChainContext, registration: AppRegistration) -> str:

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from ..chain import registering
 from ..kube import KubeError
-from ..models.apps import AppRegistration, RegisteredApp
+from ..models.apps import TRIGGER_PREFIX, AppRegistration, RegisteredApp
 from .keys import CONTEXT, SETTINGS
 from .problems import invalid, problem, read_json
 from .runs import port_conflict
@@ -26,7 +26,7 @@ def app_view(app: RegisteredApp) -> dict[str, Any]:
         "repository": registration.source.url,
         "branch": registration.source.branch,
         "image_repository": app.image_repository,
-        "trigger": registering.TRIGGER_PREFIX + app.id,
+        "trigger": TRIGGER_PREFIX + app.id,
         "registration": registration.model_dump(mode="json"),
         "created_at": app.created_at.isoformat(),
         "updated_at": app.updated_at.isoformat(),

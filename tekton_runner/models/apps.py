@@ -17,6 +17,7 @@ from .spec import (
 )
 
 APP_ID_MAX = 44  # build-<app id>-<12 hex> must stay a 63-character name
+TRIGGER_PREFIX = "tekton-runner-app-"  # an app's webhook Trigger is tekton-runner-app-<app id>
 
 
 def app_id_for(workspace: str, app: str) -> str:

@@ -30,6 +30,14 @@ class Settings(BaseModel):
     public_host: str = "127.0.0.1"  # HOST_IP: where users reach external ports
     public_url: str | None = None  # how the build cluster reaches this runner (zip/local sources)
     token: str | None = None
+    # The sink then answers only at /cloudevents/<secret> (set the same URL in Tekton's config-events).
+    events_path_secret: str | None = Field(default=None, min_length=16, pattern=r"^[A-Za-z0-9_-]+$")
+    # The largest TaskRun event the sink reads (docs/security.md says how this was measured).
+    max_event_bytes: int = Field(default=256 * 1024, ge=16 * 1024)
+    event_retention: float = 7 * 24 * 3600.0  # processed-event records are kept this long
+    events_per_subject: int = Field(default=64, ge=4)  # and at most this many per run or app
+    # Token services (Bearer realms) besides the registry host itself that may receive its credentials.
+    registry_token_realms: tuple[str, ...] = ()
     eventlistener_name: str = "tekton-runner"  # the EventListener per-app webhook Triggers attach to
     build_namespace: str = "tekton-builds"  # where TaskRuns are created (triggers/settings.env)
     local_roots: tuple[Path, ...] = ()
@@ -55,6 +63,11 @@ class Settings(BaseModel):
     @property
     def database_path(self) -> Path:
         return Path(self.database) if self.database else self.data_dir / "state.sqlite3"
+
+    @property
+    def registry_host(self) -> str:
+        """The host[:port] of `registry`: the one host the registry credentials are sent to."""
+        return self.registry.split("/", 1)[0]
 
     @property
     def uploads_dir(self) -> Path:
@@ -83,6 +96,8 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str], **overrides: o
             continue
         if field.annotation in (tuple[Path, ...],):
             values[name] = tuple(Path(p) for p in raw.split(os.pathsep) if p)
+        elif field.annotation in (tuple[str, ...],):
+            values[name] = tuple(item.strip() for item in raw.split(",") if item.strip())
         elif name == "external_port_range":
             low, _, high = raw.partition("-")
             values[name] = (int(low), int(high or low))

@@ -16,8 +16,13 @@ MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 APP_ID_LABEL = "tekton-runner.io/app-id"  # TaskRuns built from a push to a registered app
 GIT_REVISION_LABEL = "tekton-runner.io/git-revision"
 MANAGER = "tekton-runner"
+# Set by Tekton Triggers on every resource an EventListener creates (pkg/resources/create.go).
+EVENTLISTENER_LABEL = "triggers.tekton.dev/eventlistener"
+TRIGGER_LABEL = "triggers.tekton.dev/trigger"
 
 TASKRUN_EVENT_PREFIX = "dev.tekton.event.taskrun."
+# The TaskRun event kinds Tekton sends; anything else is counted as `other`, so metric labels stay bounded.
+EVENT_KINDS = frozenset({"started", "running", "successful", "failed", "unknown"})
 
 
 class Outcome(StrEnum):
@@ -142,5 +147,6 @@ class TaskRunEvent(_Loose):
 
     @property
     def kind(self) -> str:
-        """`dev.tekton.event.taskrun.successful.v1` -> `successful`."""
-        return self.type.removeprefix(TASKRUN_EVENT_PREFIX).split(".", 1)[0]
+        """`dev.tekton.event.taskrun.successful.v1` -> `successful`; `other` for any kind Tekton does not send."""
+        kind = self.type.removeprefix(TASKRUN_EVENT_PREFIX).split(".", 1)[0]
+        return kind if kind in EVENT_KINDS else "other"

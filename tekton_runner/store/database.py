@@ -51,6 +51,8 @@ CREATE TABLE IF NOT EXISTS events (
     type TEXT NOT NULL,
     received_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS events_subject ON events (run_id);
+CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
 CREATE TABLE IF NOT EXISTS uploads (
     id TEXT PRIMARY KEY,
     path TEXT NOT NULL,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from datetime import timedelta
 
 import aiosqlite
 
@@ -189,13 +190,35 @@ class RunStore:
         runs = await self.list(states=[RunState.SUCCEEDED], workspace=workspace, app=app, limit=1)
         return runs[0] if runs else None
 
-    async def record_event(self, key: str, *, run_id: str | None, ce_id: str, type_: str) -> bool:
-        """Remembers a processed event; False if the same key was seen before."""
-        count = await self._db.execute(
-            "INSERT OR IGNORE INTO events (key, run_id, ce_id, type, received_at) VALUES (?, ?, ?, ?, ?)",
-            (key, run_id, ce_id, type_, to_text(utcnow())),
+    async def record_event(self, key: str, *, run_id: str, ce_id: str, type_: str, keep: int = 64) -> bool:
+        """Remembers a processed event; False if the same key was seen before.
+
+        At most `keep` records per subject (a run, or `app:<id>`) are kept, the newest, so a flood of
+        distinct events for one subject cannot grow the table.
+        """
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "INSERT OR IGNORE INTO events (key, run_id, ce_id, type, received_at) VALUES (?, ?, ?, ?, ?)",
+                (key, run_id, ce_id, type_, to_text(utcnow())),
+            )
+            if cursor.rowcount != 1:
+                return False
+            await connection.execute(
+                "DELETE FROM events WHERE run_id = ? AND rowid NOT IN"
+                " (SELECT rowid FROM events WHERE run_id = ? ORDER BY rowid DESC LIMIT ?)",
+                (run_id, run_id, keep),
+            )
+            return True
+
+    async def prune_events(self, *, older_than: timedelta) -> int:
+        """Forgets processed events received before the retention period; returns how many."""
+        return await self._db.execute(
+            "DELETE FROM events WHERE received_at < ?", (to_text(utcnow() - older_than),)
         )
-        return count == 1
+
+    async def count_events(self) -> int:
+        row = await self._db.fetch_one("SELECT COUNT(*) FROM events")
+        return int(row[0]) if row else 0
 
 
 async def _write_step(connection: aiosqlite.Connection, run_id: RunId, step: Step) -> None:

@@ -53,8 +53,12 @@ class StubEventListener:
                 "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
                 "metadata": {"name": name, "namespace": BUILD_NS, "uid": str(uuid.uuid4()), "labels": {
                     "tekton-runner.io/run-id": body["run_id"], "tekton-runner.io/workspace": body["workspace"],
-                    "tekton-runner.io/app": body["app"], "triggers.tekton.dev/triggers-eventid": event_id}},
-                "spec": {"taskRef": {"name": "tekton-runner-build"}, "params": []},
+                    "tekton-runner.io/app": body["app"], "triggers.tekton.dev/triggers-eventid": event_id,
+                    "triggers.tekton.dev/eventlistener": "tekton-runner",
+                    "triggers.tekton.dev/trigger": "tekton-runner-build-request"}},
+                "spec": {"taskRef": {"name": "tekton-runner-build"}, "params": [
+                    {"name": "SOURCE_TYPE", "value": body["source_type"]},
+                    {"name": "IMAGE", "value": body["image"]}]},
                 "status": {"podName": "", "conditions": [
                     {"type": "Succeeded", "status": "Unknown", "reason": "Running", "message": ""}]},
             })

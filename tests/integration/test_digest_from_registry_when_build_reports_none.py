@@ -29,6 +29,8 @@ async def registry() -> AsyncIterator[TestServer]:
 
     async def token(request: web.Request) -> web.Response:
         assert request.query["scope"] == "repository:library/shop:pull"
+        if request.headers.get("Authorization") != "Basic cm9ib3Q6cHc=":  # robot:pw, the configured robot
+            return web.Response(status=401)
         return web.json_response({"token": "pull-token"})
 
     app.router.add_route("HEAD", "/v2/{repository:.+}/manifests/{tag}", manifest)
@@ -41,7 +43,8 @@ async def registry() -> AsyncIterator[TestServer]:
 
 async def test_digest_is_read_from_the_registry(harness: Harness, registry: TestServer) -> None:
     await harness.stop()
-    await harness.start(registry_scheme="http")
+    await harness.start(registry_scheme="http", registry=f"127.0.0.1:{registry.port}/library",
+                        registry_username="robot", registry_password="pw")
     image = {"repository": f"127.0.0.1:{registry.port}/library/shop", "tag": "v7"}
     run_id = (await harness.post_run(spec(image=image, dependency={"type": "none"},
                                           migration={"enabled": False})))["run_id"]
@@ -56,7 +59,8 @@ async def test_digest_is_read_from_the_registry(harness: Harness, registry: Test
 
 async def test_unknown_digest_deploys_by_tag_and_says_so(harness: Harness, registry: TestServer) -> None:
     await harness.stop()
-    await harness.start(registry_scheme="http")
+    await harness.start(registry_scheme="http", registry=f"127.0.0.1:{registry.port}/library",
+                        registry_username="robot", registry_password="pw")
     image = {"repository": f"127.0.0.1:{registry.port}/library/shop", "tag": "missing"}
     run_id = (await harness.post_run(spec(image=image, dependency={"type": "none"},
                                           migration={"enabled": False})))["run_id"]

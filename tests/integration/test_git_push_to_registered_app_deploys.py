@@ -23,7 +23,9 @@ def push_taskrun(harness: Harness, app_id: str, *, created: str | None = None) -
         "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
         "metadata": {"name": name, "namespace": BUILD_NS, "uid": str(uuid.uuid4()),
                      "labels": {"tekton-runner.io/app-id": app_id, "tekton-runner.io/trigger": "git-push",
-                                "tekton-runner.io/git-revision": SHA}},
+                                "tekton-runner.io/git-revision": SHA,
+                                "triggers.tekton.dev/eventlistener": "tekton-runner",
+                                "triggers.tekton.dev/trigger": f"tekton-runner-app-{app_id}"}},
         "spec": {"params": [{"name": "IMAGE", "value": f"harbor.test/library/demo-shop:{SHA}"}]},
         "status": {"conditions": [{"type": "Succeeded", "status": "Unknown", "reason": "Running"}]},
     })

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from . import __version__
 from .app import create_app
 from .forwarding import main as forward_main
+from .handlers.access import AccessLogger, access_log
 from .forwarding import raise_fd_limit
 from .kube.client import KubeConfigError
 from .models.settings import settings_from_env
@@ -36,7 +37,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise_fd_limit()  # each relayed connection holds a few descriptors
     try:
         web.run_app(create_app(settings, workspace_settings=workspaces), host=settings.host, port=settings.port,
-                    print=None, shutdown_timeout=15.0)
+                    print=None, shutdown_timeout=15.0, access_log=access_log, access_log_class=AccessLogger)
     except KubeConfigError as error:
         print(f"tekton-runner: {error}", file=sys.stderr)
         return 1

@@ -157,7 +157,9 @@ class Runner:
             return resp.status
 
     async def events_counted(self, type_: str | None, action: str) -> float:
-        """The runner's own count of CloudEvents it received, from /metrics."""
+        """The runner's own count of CloudEvents it received, from /metrics (type: a Tekton type or its kind)."""
+        if type_ is not None:  # the metric's label is the kind (`successful`), from a fixed set
+            type_ = type_.removeprefix("dev.tekton.event.taskrun.").split(".", 1)[0]
         async with self.session.get(f"{self.base_url}/metrics") as resp:
             text = await resp.text()
         total = 0.0

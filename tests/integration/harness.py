@@ -132,7 +132,8 @@ class Harness:
         }
         return self.fake.set_status("taskruns", f"build-{run_id}", status, namespace=BUILD_NS)
 
-    async def send_event(self, taskrun: Json, kind: str, *, ce_id: str | None = None) -> aiohttp.ClientResponse:
+    async def send_event(self, taskrun: Json, kind: str, *, ce_id: str | None = None,
+                         path: str = "/cloudevents") -> aiohttp.ClientResponse:
         """POSTs a Tekton-shaped binary CloudEvent: the v1beta1 copy puts results under taskResults."""
         body = copy.deepcopy(taskrun)
         body.pop("apiVersion", None)
@@ -145,7 +146,7 @@ class Harness:
             "Ce-Subject": taskrun["metadata"]["name"], "Ce-Type": f"dev.tekton.event.taskrun.{kind}.v1",
             "Ce-Time": "2026-11-26T10:01:01Z", "Content-Type": "application/json", "Connection": "close",
         }
-        return await self.http.post("/cloudevents", data=json.dumps({"taskRun": body}), headers=headers)
+        return await self.http.post(path, data=json.dumps({"taskRun": body}), headers=headers)
 
     async def run_to_success(self, spec: Json) -> Json:
         run_id = (await self.post_run(spec))["run_id"]

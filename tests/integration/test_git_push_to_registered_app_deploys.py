@@ -16,8 +16,9 @@ REGISTRATION = {
 }
 
 
-def push_taskrun(harness: Harness, app_id: str, *, created: str | None = None) -> dict[str, Any]:
-    """What the webhook TriggerTemplate creates for a push (no run-id label)."""
+def push_taskrun(harness: Harness, app_id: str, *, created: str | None = None,
+                 labels: dict[str, str] | None = None, image: str | None = None) -> dict[str, Any]:
+    """What the webhook TriggerTemplate creates for a push (no run-id label); `labels` and `image` alter it."""
     name = f"build-{app_id}-{SHA[:12]}"
     harness.fake.put_object({
         "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
@@ -25,8 +26,8 @@ def push_taskrun(harness: Harness, app_id: str, *, created: str | None = None) -
                      "labels": {"tekton-runner.io/app-id": app_id, "tekton-runner.io/trigger": "git-push",
                                 "tekton-runner.io/git-revision": SHA,
                                 "triggers.tekton.dev/eventlistener": "tekton-runner",
-                                "triggers.tekton.dev/trigger": f"tekton-runner-app-{app_id}"}},
-        "spec": {"params": [{"name": "IMAGE", "value": f"harbor.test/library/demo-shop:{SHA}"}]},
+                                "triggers.tekton.dev/trigger": f"tekton-runner-app-{app_id}", **(labels or {})}},
+        "spec": {"params": [{"name": "IMAGE", "value": image or f"harbor.test/library/demo-shop:{SHA}"}]},
         "status": {"conditions": [{"type": "Succeeded", "status": "Unknown", "reason": "Running"}]},
     })
     if created is not None:  # server-owned: the fake stamps it, so an older object is back-dated here
@@ -117,3 +118,38 @@ async def test_invalid_registration_is_refused_and_applies_nothing(harness: Harn
     assert response.status == 422
     assert (await response.json())["fields"][0]["field"] == "source.context"
     assert harness.fake.applies() == []
+
+
+async def no_runs_and_nothing_deployed(harness: Harness) -> None:
+    await harness.settle()
+    await harness.orchestrator.resync()
+    await harness.settle()
+    assert (await (await harness.http.get("/runs")).json())["runs"] == []
+    assert harness.fake.applies("deployments") == []
+
+
+async def test_forged_push_event_with_no_taskrun_deploys_nothing(harness: Harness) -> None:
+    await register(harness)
+    forged = push_taskrun(harness, "demo-shop", image="evil.example/x:latest")
+    harness.fake.store.delete(harness.fake.registry.resolve("taskruns"), BUILD_NS, forged["metadata"]["name"])
+    assert (await harness.send_event(forged, "successful")).status == 202
+    await no_runs_and_nothing_deployed(harness)
+
+
+async def test_push_taskrun_not_made_by_the_apps_trigger_is_not_deployed(harness: Harness) -> None:
+    await register(harness)
+    for labels in ({"triggers.tekton.dev/eventlistener": "someone-elses"},
+                   {"triggers.tekton.dev/trigger": "tekton-runner-build-request"}):
+        taskrun = push_taskrun(harness, "demo-shop", labels=labels)
+        await harness.send_event(taskrun, "successful")
+        await harness.settle()  # looked at before the next variant replaces it
+    await no_runs_and_nothing_deployed(harness)
+
+
+async def test_push_taskrun_pushing_outside_the_apps_repository_is_not_deployed(harness: Harness) -> None:
+    await register(harness)
+    for image in ("evil.example/library/demo-shop:1", "harbor.test/library/demo-shop-evil:1",
+                  "harbor.test/library/demo-shop/sub:1", f"harbor.test/library/demo-shop@sha256:{'1' * 64}"):
+        await harness.send_event(push_taskrun(harness, "demo-shop", image=image), "successful")
+        await harness.settle()
+    await no_runs_and_nothing_deployed(harness)

@@ -1,0 +1,100 @@
+"""Forged events against the real plane: a real TaskRun still running, forged `failed` and `successful`
+events for it (binary and structured, naming it, another namespace, and an attacker's digest), and
+nothing is decided until Tekton really finishes; then the run deploys what Tekton built."""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Cluster
+from tests.e2e.kubeapi import KubeAPI, Obj, taskrun_path
+from tests.e2e.runner import Runner, run_spec
+from tests.e2e.workspace import (
+    available,
+    digest_message,
+    held_pod,
+    new_workspace,
+    result,
+    settle_held_pods,
+    taskrun_done,
+)
+
+pytestmark = pytest.mark.e2e
+
+APP = "web"
+EVIL_DIGEST = "sha256:" + "66" * 32
+BUILT_DIGEST = "sha256:" + "b1" * 32  # what the (simulated) build step reports in its results
+
+
+def forged(taskrun: Obj, *, succeeded: bool, namespace: str | None = None) -> dict[str, Any]:
+    """The real TaskRun as an event would carry it (v1beta1 results), with the attacker's ending."""
+    body = copy.deepcopy(taskrun)
+    body.pop("apiVersion", None)
+    body.pop("kind", None)
+    if namespace:
+        body["metadata"]["namespace"] = namespace
+    body["status"] = {
+        "completionTime": "2026-01-01T00:00:00Z", "podName": "evil",
+        "conditions": [{"type": "Succeeded", "status": "True" if succeeded else "False",
+                        "reason": "Succeeded" if succeeded else "Forged", "message": "forged by a test"}],
+        "taskResults": [{"name": "IMAGE_DIGEST", "value": EVIL_DIGEST}],
+    }
+    return {"taskRun": body}
+
+
+async def post_binary(runner: Runner, kind: str, data: dict[str, Any]) -> int:
+    headers = {"Ce-Id": str(uuid.uuid4()), "Ce-Specversion": "1.0", "Ce-Source": "/forged",
+               "Ce-Type": f"dev.tekton.event.taskrun.{kind}.v1", "Content-Type": "application/json"}
+    async with runner.session.post(runner.events_sink, data=json.dumps(data), headers=headers) as response:
+        return response.status
+
+
+async def post_structured(runner: Runner, kind: str, data: dict[str, Any]) -> int:
+    event = {"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/forged",
+             "type": f"dev.tekton.event.taskrun.{kind}.v1", "datacontenttype": "application/json", "data": data}
+    async with runner.session.post(runner.events_sink, data=json.dumps(event),
+                                   headers={"Content-Type": "application/cloudevents+json"}) as response:
+        return response.status
+
+
+def moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+async def test_forged_events_for_a_running_build_decide_nothing(
+        cluster: Cluster, kube: KubeAPI, runner: Runner) -> None:
+    workspace = new_workspace("hold")  # kwok keeps this build's pod Running until the test decides
+    run_id = await runner.post_run(run_spec(workspace, APP))
+    await held_pod(kube, cluster.build_namespace, "TaskRun")
+    name = f"build-{run_id}"
+    taskrun = await kube.get(taskrun_path(cluster.build_namespace, name))
+    assert taskrun is not None
+
+    assert await post_binary(runner, "failed", forged(taskrun, succeeded=False)) == 202
+    assert await post_structured(runner, "successful", forged(taskrun, succeeded=True)) == 202
+    assert await post_binary(runner, "successful", forged(taskrun, succeeded=True, namespace="default")) == 202
+    assert (await runner.get_run(run_id))["state"] == "building"
+
+    # Tekton really finishes; the chain's migration pod (held too, in ws-hold-…) is then let through.
+    await settle_held_pods(kube, cluster.build_namespace, "TaskRun", "succeed", digest_message(BUILT_DIGEST))
+    done = await taskrun_done(kube, cluster.build_namespace, run_id)
+    await held_pod(kube, f"ws-{workspace}", "Job")
+    await settle_held_pods(kube, f"ws-{workspace}", "Job", "succeed")
+    run = await runner.wait_terminal(run_id)
+    assert run["state"] == "succeeded", run
+    real_digest = result(done, "IMAGE_DIGEST")
+    assert real_digest == BUILT_DIGEST and run["digest"] == BUILT_DIGEST
+    assert "forged" not in json.dumps(run).lower()
+    finished = moment(done["status"]["completionTime"])
+    for deployment in (f"{APP}-redis", f"{APP}-postgres", APP):
+        obj = await available(kube, f"ws-{workspace}", deployment)
+        # Nothing was applied before Tekton's real completion (timestamps have whole seconds).
+        assert moment(obj["metadata"]["creationTimestamp"]) >= finished.replace(microsecond=0), deployment
+    app = await available(kube, f"ws-{workspace}", APP)
+    assert app["spec"]["template"]["spec"]["containers"][0]["image"].endswith(f"@{real_digest}")

@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from . import __version__
 from .app import create_app
 from .forwarding import main as forward_main
-from .handlers.access import AccessLogger, access_log
 from .forwarding import raise_fd_limit
+from .handlers.access import AccessLogger, access_log
 from .kube.client import KubeConfigError
 from .models.settings import settings_from_env
 from .workspaces import WorkspaceSettings

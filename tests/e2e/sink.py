@@ -21,6 +21,8 @@ class ReceivedEvent:
     subject: str
     id: str
     data: dict[str, Any]
+    size: int = 0  # bytes of the body as it arrived
+    headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def taskrun(self) -> dict[str, Any]:
@@ -43,7 +45,8 @@ class EventSink:
             data = {"raw": body.decode(errors="replace")}
         event = ReceivedEvent(type=request.headers.get("Ce-Type", ""),
                               subject=request.headers.get("Ce-Subject", ""),
-                              id=request.headers.get("Ce-Id", ""), data=data)
+                              id=request.headers.get("Ce-Id", ""), data=data, size=len(body),
+                              headers=tuple(request.headers.items()))
         async with self._changed:
             self.events.append(event)
             self._changed.notify_all()

@@ -66,7 +66,7 @@ def test_binary_event_is_parsed_from_headers_and_body() -> None:
 def test_pipelinerun_event_is_not_a_taskrun_event() -> None:
     headers = {"ce-id": "x1", "ce-specversion": "1.0", "ce-source": "s",
                "ce-type": "dev.tekton.event.pipelinerun.successful.v1", "content-type": "application/json"}
-    assert parse_event(headers, b'{"pipelineRun": {}}') == "dev.tekton.event.pipelinerun.successful.v1"
+    assert parse_event(headers, b'{"pipelineRun": {}}') is None
 
 
 @pytest.mark.parametrize(("reference", "repository"), [

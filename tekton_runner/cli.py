@@ -17,6 +17,7 @@ from .forwarding import main as forward_main
 from .forwarding import raise_fd_limit
 from .handlers.access import AccessLogger, access_log
 from .kube.client import KubeConfigError
+from .models import logcontext
 from .models.settings import settings_from_env
 from .workspaces import WorkspaceSettings
 
@@ -31,8 +32,7 @@ def _serve(args: argparse.Namespace) -> int:
     except (ValidationError, ValueError) as error:
         print(f"tekton-runner: invalid settings: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=getattr(logging, args.log_level.upper()),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logcontext.configure(level=getattr(logging, args.log_level.upper()), format=settings.log_format)
     if settings.forward:
         raise_fd_limit()  # each relayed connection holds a few descriptors
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -59,6 +60,7 @@ class Settings(BaseModel):
     forward: bool = True  # relay external ports in this process
     forward_listen_host: str = "0.0.0.0"  # where external ports listen
     shutdown_grace: float = 10.0  # running chains get this long to finish before they are cancelled
+    log_format: Literal["text", "json"] = "text"  # json: one object per line with the run's fields
 
     @property
     def database_path(self) -> Path:

@@ -72,7 +72,8 @@ def test_a_traceback_stays_inside_its_json_line(root_logging: None) -> None:
 
 
 def test_text_is_the_default_and_appends_the_fields(root_logging: None) -> None:
-    assert settings_from_env({}).log_format == "text"
+    site = {"TEKTON_RUNNER_REGISTRY": "harbor.test/library", "TEKTON_RUNNER_PUBLIC_URL": "http://runner.test"}
+    assert settings_from_env(site).log_format == "text"
     stream = io.StringIO()
     configure(level=logging.INFO, format="text", stream=stream)
     with bind_run(RUN, step="migration"):
@@ -112,4 +113,5 @@ def test_unknown_fields_and_formats_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown log fields"):
         bind(user="someone")
     with pytest.raises(ValueError, match="log_format"):
-        settings_from_env({"TEKTON_RUNNER_LOG_FORMAT": "yaml"})
+        settings_from_env({"TEKTON_RUNNER_REGISTRY": "harbor.test/library", "TEKTON_RUNNER_PUBLIC_URL": "http://runner.test",
+                           "TEKTON_RUNNER_LOG_FORMAT": "yaml"})

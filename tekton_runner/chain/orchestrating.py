@@ -119,8 +119,10 @@ class Orchestrator:
                     return "deploying"
                 return (await self.ctx.runs.get(run_id)).state.value
 
-    async def resync(self) -> None:
-        """Reconciles every live run with the cluster: lost events, lost requests, interrupted chains."""
+    async def resync(self) -> bool:
+        """Reconciles every live run with the cluster: lost events, lost requests, interrupted chains.
+
+        False when the TaskRuns could not be listed (the pass then only re-sends pending requests)."""
         taskruns = await self._labelled_taskruns()
         apps: dict[str, RegisteredApp | None] = {}
         for pushed in (taskruns or {}).values():
@@ -150,6 +152,7 @@ class Orchestrator:
             log.info("forgot %d processed events older than %.0fs", pruned, self.ctx.settings.event_retention)
         for workspace in await retiring.expire_idle(self.ctx):
             log.info("workspace %s removed after %ss without runs", workspace, self.ctx.workspace_settings.idle_ttl)
+        return taskruns is not None
 
     async def delete_workspace(self, workspace: str) -> dict[str, object]:
         """Stops the workspace's chains, then removes it with its runs' objects and ports."""
@@ -189,9 +192,11 @@ class Orchestrator:
     async def resync_forever(self, interval: float) -> None:
         while True:
             try:
-                await self.resync()
+                complete = await self.resync()
             except Exception:
                 log.exception("resync failed; trying again in %.0fs", interval)
+                complete = False
+            self.ctx.metrics.resynced(complete=complete, at=utcnow().timestamp())
             await asyncio.sleep(interval)
 
     async def delete(self, run_id: RunId) -> Run:

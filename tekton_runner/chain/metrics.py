@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from ..models.runs import RunState, StepName, StepState
+
 STAGE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 # Failure reasons come partly from outside (Tekton's condition reasons): a label keeps at most this many
 # distinct values per stage, each a short identifier; the rest are counted as "Other".
@@ -45,6 +47,27 @@ class Metrics:
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> Metrics:
+        metrics = cls._define(registry)
+        metrics._initialise()
+        return metrics
+
+    def _initialise(self) -> None:
+        """Every series of the fixed label sets exists from the start at zero: Prometheus sees the first
+        failure as an increase (a series born at 1 counts as no change) and panels show 0, not "no data"."""
+        ended = (StepState.SUCCEEDED, StepState.FAILED, StepState.SKIPPED)
+        for stage in StepName:
+            for outcome in ended:
+                self.stage_total.labels(stage.value, outcome.value)
+                self.stage_seconds.labels(stage.value, outcome.value)
+        for state in (RunState.SUCCEEDED, RunState.FAILED):
+            self.runs_total.labels(state.value)
+        for dispatched in ("accepted", "retry", "failed"):
+            self.dispatch_total.labels(dispatched)
+        for resynced in ("succeeded", "failed"):
+            self.resync_total.labels(resynced)
+
+    @classmethod
+    def _define(cls, registry: CollectorRegistry) -> Metrics:
         return cls(
             stage_total=Counter(
                 "tekton_runner_stage_total", "Stages that ended, by stage and outcome",

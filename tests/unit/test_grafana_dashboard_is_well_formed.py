@@ -1,6 +1,7 @@
 """deploy/grafana/tekton-runner.json is a dashboard Grafana can import as it is: the fields an import needs,
-panels that do not overlap on the 24-column grid, targets on the templated Prometheus data source; and it
-shows every metric the runner exports (a new metric without a panel fails here)."""
+nothing Grafana's schema would drop, panels that do not overlap on the 24-column grid, targets on the
+templated Prometheus data source; and it shows every metric the runner exports (a new metric without a
+panel fails here)."""
 
 from __future__ import annotations
 
@@ -65,3 +66,45 @@ def test_every_metric_the_runner_exports_has_a_panel() -> None:
     used = set(re.findall(r"\btekton_runner_[a-z_]+", exprs + RULES.read_text()))
     samples = {f"{name}{suffix}" for name in exported for suffix in ("", "_total", "_bucket", "_count", "_sum")}
     assert used <= samples, f"queries name metrics the runner does not export: {used - samples}"
+
+
+def schema_round_trip(data: dict[str, Any]) -> list[str]:
+    """What Grafana's schema (the foundation SDK's generated types, panel plugins included) would not keep:
+    fields it drops as unknown and values it changes. Defaults it adds are fine."""
+    from grafana_foundation_sdk.cog import plugins
+    from grafana_foundation_sdk.models.dashboard import Dashboard
+
+    plugins.register_default_plugins()
+    decoded = json.loads(json.dumps(Dashboard.from_json(data).to_json(),
+                                    default=lambda value: value.to_json()))
+    problems: list[str] = []
+
+    def compare(ours: Any, theirs: Any, path: str) -> None:
+        if isinstance(ours, dict) and isinstance(theirs, dict):
+            for key, value in ours.items():
+                if key not in theirs:
+                    problems.append(f"{path}/{key} is not in Grafana's schema")
+                else:
+                    compare(value, theirs[key], f"{path}/{key}")
+        elif isinstance(ours, list) and isinstance(theirs, list) and len(ours) == len(theirs):
+            for index, (mine, kept) in enumerate(zip(ours, theirs, strict=True)):
+                compare(mine, kept, f"{path}[{index}]")
+        elif ours != theirs:
+            problems.append(f"{path}: {ours!r} became {theirs!r}")
+
+    compare(data, decoded, "")
+    return problems
+
+
+def test_grafanas_schema_keeps_every_field_of_the_dashboard() -> None:
+    assert schema_round_trip(dashboard()) == []
+
+
+def test_the_schema_check_catches_a_misspelt_field() -> None:
+    """Positive control: a field Grafana does not know is reported, not silently accepted."""
+    board = dashboard()
+    board["panels"][0]["gridpos"] = board["panels"][0].pop("gridPos")
+    board["panels"][1]["targets"][0]["legendFormt"] = "x"
+    problems = schema_round_trip(board)
+    assert any("panels[0]/gridpos" in problem for problem in problems), problems
+    assert any("legendFormt" in problem for problem in problems), problems

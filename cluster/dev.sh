@@ -15,6 +15,9 @@ set -a
 . "$STATE/cluster.env"
 set +a
 export TEKTON_RUNNER_HOST=127.0.0.1 TEKTON_RUNNER_PORT=$PORT
+# The site settings a real install must give (the registry comes from cluster.env): build pods of the
+# local plane run on this host, so they reach the runner on loopback.
+export TEKTON_RUNNER_PUBLIC_URL=${TEKTON_RUNNER_PUBLIC_URL:-http://127.0.0.1:$PORT}
 export TEKTON_RUNNER_DATA_DIR=${TEKTON_RUNNER_DATA_DIR:-$STATE/runner}
 
 "$ROOT/.venv/bin/tekton-runner" serve &

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian tools the test suite uses when they are missing (needs root and apt-get):
 # nft/ip/unshare for the kernel forwarding path, prlimit for descriptor exhaustion, git/wget/unzip for
-# the build Task's scripts, kubectl comes with the local control plane.
+# the build Task's scripts, systemd-analyze for the host unit, prometheus/promtool for the dashboard and
+# alert rules; kubectl comes with the local control plane.
 set -euo pipefail
 declare -A package_of=([nft]=nftables [ip]=iproute2 [unshare]=util-linux [prlimit]=util-linux
-                       [git]=git [wget]=wget [unzip]=unzip [openssl]=openssl)
+                       [git]=git [wget]=wget [unzip]=unzip [openssl]=openssl
+                       [systemd-analyze]=systemd [prometheus]=prometheus [promtool]=prometheus)
 missing=()
 for tool in "${!package_of[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${package_of[$tool]}")

@@ -17,7 +17,8 @@ from .forwarding import main as forward_main
 from .forwarding import raise_fd_limit
 from .handlers.access import AccessLogger, access_log
 from .kube.client import KubeConfigError
-from .models.settings import settings_from_env
+from .models import logcontext
+from .models.settings import missing_settings, settings_from_env
 from .workspaces import WorkspaceSettings
 
 
@@ -28,11 +29,16 @@ def _serve(args: argparse.Namespace) -> int:
             eventlistener_url=args.eventlistener_url, database=args.database,
         )
         workspaces = WorkspaceSettings.from_env(os.environ, settings)
-    except (ValidationError, ValueError) as error:
+    except ValidationError as error:
+        if unset := missing_settings(error):
+            print("tekton-runner: required settings are not set: " + "; ".join(unset), file=sys.stderr)
+            return 2
         print(f"tekton-runner: invalid settings: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=getattr(logging, args.log_level.upper()),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    except ValueError as error:
+        print(f"tekton-runner: invalid settings: {error}", file=sys.stderr)
+        return 2
+    logcontext.configure(level=getattr(logging, args.log_level.upper()), format=settings.log_format)
     if settings.forward:
         raise_fd_limit()  # each relayed connection holds a few descriptors
     try:

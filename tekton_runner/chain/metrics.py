@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from ..models.runs import RunState, StepName, StepState
+
 STAGE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+# Failure reasons come partly from outside (Tekton's condition reasons): a label keeps at most this many
+# distinct values per stage, each a short identifier; the rest are counted as "Other".
+MAX_REASONS_PER_STAGE = 25
+_REASON = re.compile(r"^[A-Za-z][A-Za-z0-9:]{0,47}$")
 
 
 @dataclass(frozen=True)
@@ -17,9 +24,50 @@ class Metrics:
     dispatch_total: Counter
     runs_total: Counter
     chains_active: Gauge
+    failures_total: Counter
+    resync_total: Counter
+    resync_last_success: Gauge
+    _reasons: dict[str, set[str]] = field(default_factory=dict, repr=False, compare=False)
+
+    def failed(self, stage: str, reason: str) -> None:
+        """Counts a failed stage under its reason, keeping the reason label to a bounded set."""
+        seen = self._reasons.setdefault(stage, set())
+        if reason not in seen:
+            if len(seen) >= MAX_REASONS_PER_STAGE or not _REASON.match(reason):
+                reason = "Other"
+            else:
+                seen.add(reason)
+        self.failures_total.labels(stage, reason).inc()
+
+    def resynced(self, *, complete: bool, at: float) -> None:
+        """One pass of the resync: complete when the cluster could be read; `at` is the wall-clock time."""
+        self.resync_total.labels("succeeded" if complete else "failed").inc()
+        if complete:
+            self.resync_last_success.set(at)
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> Metrics:
+        metrics = cls._define(registry)
+        metrics._initialise()
+        return metrics
+
+    def _initialise(self) -> None:
+        """Every series of the fixed label sets exists from the start at zero: Prometheus sees the first
+        failure as an increase (a series born at 1 counts as no change) and panels show 0, not "no data"."""
+        ended = (StepState.SUCCEEDED, StepState.FAILED, StepState.SKIPPED)
+        for stage in StepName:
+            for outcome in ended:
+                self.stage_total.labels(stage.value, outcome.value)
+                self.stage_seconds.labels(stage.value, outcome.value)
+        for state in (RunState.SUCCEEDED, RunState.FAILED):
+            self.runs_total.labels(state.value)
+        for dispatched in ("accepted", "retry", "failed"):
+            self.dispatch_total.labels(dispatched)
+        for resynced in ("succeeded", "failed"):
+            self.resync_total.labels(resynced)
+
+    @classmethod
+    def _define(cls, registry: CollectorRegistry) -> Metrics:
         return cls(
             stage_total=Counter(
                 "tekton_runner_stage_total", "Stages that ended, by stage and outcome",
@@ -42,5 +90,17 @@ class Metrics:
             ),
             chains_active=Gauge(
                 "tekton_runner_chains_active", "Post-build chains running now", registry=registry,
+            ),
+            failures_total=Counter(
+                "tekton_runner_stage_failures_total", "Stages that failed, by stage and reason",
+                ["stage", "reason"], registry=registry,
+            ),
+            resync_total=Counter(
+                "tekton_runner_resync_total", "Resync passes, by outcome (failed: the cluster could not be read)",
+                ["outcome"], registry=registry,
+            ),
+            resync_last_success=Gauge(
+                "tekton_runner_resync_last_success_timestamp_seconds",
+                "When the last complete resync pass ended (Unix time)", registry=registry,
             ),
         )

@@ -10,7 +10,8 @@ import aiohttp
 
 from ..kube import KubeError
 from ..models.apps import RegisteredApp
-from ..models.ids import RunId
+from ..models.ids import RunId, taskrun_name
+from ..models.logcontext import bind_run
 from ..models.runs import Run, RunState
 from ..models.taskruns import APP_ID_LABEL, RUN_ID_LABEL, TaskRunView
 from ..store.database import utcnow
@@ -39,8 +40,9 @@ class Orchestrator:
 
     async def submit(self, run: Run) -> Run:
         """Hands a stored run to Tekton now; if that fails it stays pending and the resync retries."""
-        async with self._lock(run.id):
-            await building.dispatch(self.ctx, self._session, run)
+        with bind_run(run, step="build", taskrun=taskrun_name(run.id)):
+            async with self._lock(run.id):
+                await building.dispatch(self.ctx, self._session, run)
         return await self.ctx.runs.get(run.id)
 
     def start_chain(self, run_id: RunId) -> bool:
@@ -61,13 +63,14 @@ class Orchestrator:
             return
         if run.state not in (RunState.PENDING, RunState.BUILDING):
             return
-        try:
-            view = await building.read_build(self.ctx, run)
-        except KubeError as error:
-            log.warning("run %s: TaskRun not readable (%s); the resync looks again", run_id, error.message)
-            return
-        if view is not None:
-            await self._observe(run_id, view)
+        with bind_run(run, step="build"):
+            try:
+                view = await building.read_build(self.ctx, run)
+            except KubeError as error:
+                log.warning("run %s: TaskRun not readable (%s); the resync looks again", run_id, error.message)
+                return
+            if view is not None:
+                await self._observe(run_id, view)
 
     async def _look_at_app(self, app_id: str) -> None:
         registered = await self.ctx.apps.get(app_id)
@@ -102,21 +105,24 @@ class Orchestrator:
                 run = await self.ctx.runs.get(run_id)
             except RunNotFound:
                 return "unmatched"
-            try:
-                if view.pushed:
-                    verifying.check_adopted_build(view, run)
-                else:
-                    verifying.check_requested_build(view, run, namespace=self.ctx.settings.build_namespace)
-            except verifying.Untrusted as error:
-                log.warning("run %s: not its build: %s", run_id, error)
-                return "untrusted"
-            if await building.observe(self.ctx, run, view):
-                self.start_chain(run_id)
-                return "deploying"
-            return (await self.ctx.runs.get(run_id)).state.value
+            with bind_run(run, step="build", taskrun=view.metadata.name):
+                try:
+                    if view.pushed:
+                        verifying.check_adopted_build(view, run)
+                    else:
+                        verifying.check_requested_build(view, run, namespace=self.ctx.settings.build_namespace)
+                except verifying.Untrusted as error:
+                    log.warning("run %s: not its build: %s", run_id, error)
+                    return "untrusted"
+                if await building.observe(self.ctx, run, view):
+                    self.start_chain(run_id)
+                    return "deploying"
+                return (await self.ctx.runs.get(run_id)).state.value
 
-    async def resync(self) -> None:
-        """Reconciles every live run with the cluster: lost events, lost requests, interrupted chains."""
+    async def resync(self) -> bool:
+        """Reconciles every live run with the cluster: lost events, lost requests, interrupted chains.
+
+        False when the TaskRuns could not be listed (the pass then only re-sends pending requests)."""
         taskruns = await self._labelled_taskruns()
         apps: dict[str, RegisteredApp | None] = {}
         for pushed in (taskruns or {}).values():
@@ -133,10 +139,12 @@ class Orchestrator:
                 if not view.pushed:  # push builds were observed above, after their checks
                     await self._observe(run.id, view)
             elif run.state is RunState.PENDING:
-                async with self._lock(run.id):
-                    await building.dispatch(self.ctx, self._session, await self.ctx.runs.get(run.id))
+                with bind_run(run, step="build", taskrun=taskrun_name(run.id)):
+                    async with self._lock(run.id):
+                        await building.dispatch(self.ctx, self._session, await self.ctx.runs.get(run.id))
             elif taskruns is not None:
-                await self._check_missing_taskrun(run)
+                with bind_run(run, step="build"):
+                    await self._check_missing_taskrun(run)
         for run in await self.ctx.runs.list(states=(RunState.DEPLOYING,), limit=10_000):
             self.start_chain(run.id)  # no-op while its chain is running
         pruned = await self.ctx.runs.prune_events(older_than=timedelta(seconds=self.ctx.settings.event_retention))
@@ -144,6 +152,7 @@ class Orchestrator:
             log.info("forgot %d processed events older than %.0fs", pruned, self.ctx.settings.event_retention)
         for workspace in await retiring.expire_idle(self.ctx):
             log.info("workspace %s removed after %ss without runs", workspace, self.ctx.workspace_settings.idle_ttl)
+        return taskruns is not None
 
     async def delete_workspace(self, workspace: str) -> dict[str, object]:
         """Stops the workspace's chains, then removes it with its runs' objects and ports."""
@@ -183,9 +192,11 @@ class Orchestrator:
     async def resync_forever(self, interval: float) -> None:
         while True:
             try:
-                await self.resync()
+                complete = await self.resync()
             except Exception:
                 log.exception("resync failed; trying again in %.0fs", interval)
+                complete = False
+            self.ctx.metrics.resynced(complete=complete, at=utcnow().timestamp())
             await asyncio.sleep(interval)
 
     async def delete(self, run_id: RunId) -> Run:
@@ -194,6 +205,7 @@ class Orchestrator:
             run = await self.ctx.runs.get(run_id)
             await self.ctx.runs.transition(run_id, allowed=tuple(RunState), to=RunState.DELETED,
                                            reason="Deleted", message="deleted on request")
-        await self.scheduler.cancel(f"chain:{run_id}")
-        await tear_down(self.ctx, run)
+        with bind_run(run):
+            await self.scheduler.cancel(f"chain:{run_id}")
+            await tear_down(self.ctx, run)
         return await self.ctx.runs.get(run_id)

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 
 from ..models.ids import RunId
+from ..models.logcontext import bind, bind_run
 from ..models.runs import CHAIN_STEPS, Run, RunState, Step, StepName, StepState
 from .context import ChainContext
 from .dependency import deploy_dependency
@@ -38,12 +39,13 @@ class AppLocks:
 
 async def run_chain(ctx: ChainContext, run_id: RunId, locks: AppLocks) -> None:
     run = await ctx.runs.get(run_id)
-    async with locks(run.workspace, run.app):
-        ctx.metrics.chains_active.inc()
-        try:
-            await _steps(ctx, run_id)
-        finally:
-            ctx.metrics.chains_active.dec()
+    with bind_run(run):
+        async with locks(run.workspace, run.app):
+            ctx.metrics.chains_active.inc()
+            try:
+                await _steps(ctx, run_id)
+            finally:
+                ctx.metrics.chains_active.dec()
 
 
 async def _steps(ctx: ChainContext, run_id: RunId) -> None:
@@ -53,8 +55,9 @@ async def _steps(ctx: ChainContext, run_id: RunId) -> None:
             return  # ended elsewhere (deleted, or finished by an earlier chain)
         if run.step(name).state in (StepState.SUCCEEDED, StepState.SKIPPED):
             continue  # done before a restart: idempotent steps are not re-run once finished
-        step = await ctx.recorder.step_started(run, name)
-        ended = await execute(run, step, partial(STEPS[name], ctx), recorder=ctx.recorder, policy=ctx.retry)
+        with bind(step=name.value):
+            step = await ctx.recorder.step_started(run, name)
+            ended = await execute(run, step, partial(STEPS[name], ctx), recorder=ctx.recorder, policy=ctx.retry)
         if ended.state is StepState.FAILED:
             await ctx.recorder.run_ended(run_id, RunState.FAILED, reason=f"{name.value}:{ended.reason}",
                                          message=ended.message)

@@ -45,6 +45,8 @@ class Recorder:
         await self.runs.save_step(run_id, ended)
         started = ended.started_at or now
         self.metrics.stage_total.labels(step.name.value, outcome.state.value).inc()
+        if outcome.state is StepState.FAILED:
+            self.metrics.failed(step.name.value, outcome.reason)
         self.metrics.stage_seconds.labels(step.name.value, outcome.state.value).observe(
             max(0.0, (now - started).total_seconds())
         )

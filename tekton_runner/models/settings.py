@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 def _default_data_dir() -> Path:
@@ -22,13 +23,15 @@ class Settings(BaseModel):
     database: str | None = None  # an SQLite path; default <data_dir>/state.sqlite3
     kubeconfig: str | None = None  # default: $KUBECONFIG, ~/.kube/config, then in-cluster
     eventlistener_url: str = "http://127.0.0.1:8080/"
-    registry: str = "lenovo:8443/library"
+    # Site settings with no sensible default: start-up refuses to guess them (see REQUIRED).
+    registry: str = Field(min_length=1, description="the image prefix builds push to, e.g. harbor.example.com/library")
     registry_scheme: str = "https"  # how the runner reads digests from the registry when a build reports none
     registry_verify_tls: bool = True
     registry_username: str | None = None
     registry_password: str | None = None
     public_host: str = "127.0.0.1"  # HOST_IP: where users reach external ports
-    public_url: str | None = None  # how the build cluster reaches this runner (zip/local sources)
+    public_url: str = Field(min_length=1, description=(
+        "how build pods reach this runner (zip and local sources), e.g. http://runner.example.com:8088"))
     token: str | None = None
     # The sink then answers only at /cloudevents/<secret> (set the same URL in Tekton's config-events).
     events_path_secret: str | None = Field(default=None, min_length=16, pattern=r"^[A-Za-z0-9_-]+$")
@@ -59,6 +62,7 @@ class Settings(BaseModel):
     forward: bool = True  # relay external ports in this process
     forward_listen_host: str = "0.0.0.0"  # where external ports listen
     shutdown_grace: float = 10.0  # running chains get this long to finish before they are cancelled
+    log_format: Literal["text", "json"] = "text"  # json: one object per line with the run's fields
 
     @property
     def database_path(self) -> Path:
@@ -79,12 +83,18 @@ class Settings(BaseModel):
 
     @property
     def base_url(self) -> str:
-        if self.public_url:
-            return self.public_url.rstrip("/")
-        return f"http://{self.public_host}:{self.port}"
+        return self.public_url.rstrip("/")
 
 
 ENV_PREFIX = "TEKTON_RUNNER_"
+REQUIRED = tuple(name for name, field in Settings.model_fields.items() if field.is_required())
+
+
+def missing_settings(error: ValidationError) -> list[str]:
+    """`TEKTON_RUNNER_<NAME>: <what it is>` for each required setting the validation error says is unset."""
+    missing = [str(item["loc"][0]) for item in error.errors() if item["type"] == "missing" and item["loc"]]
+    return [f"{ENV_PREFIX}{name.upper()} ({Settings.model_fields[name].description})"
+            for name in missing if name in REQUIRED]
 
 
 def settings_from_env(environ: dict[str, str] | os._Environ[str], **overrides: object) -> Settings:

@@ -20,9 +20,9 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 @dataclass(frozen=True)
 class WorkspaceSettings:
+    # Harbor as the workspace nodes see it: host[:port], no scheme, no path (from TEKTON_RUNNER_REGISTRY).
+    registry_host: str = field(kw_only=True)
     provisioner: ProvisionerKind = "namespace"
-    # Harbor as the workspace nodes see it: host[:port], no scheme, no path.
-    registry_host: str = "lenovo:8443"
     registry_username: str | None = None
     registry_password: str | None = field(default=None, repr=False)
     registry_docker_config: Path | None = None  # an existing ~/.docker/config.json-style file

@@ -35,6 +35,8 @@ class Runner:
             **os.environ, **cluster_env,
             "TEKTON_RUNNER_HOST": "127.0.0.1", "TEKTON_RUNNER_PORT": str(self.port),
             "TEKTON_RUNNER_DATA_DIR": str(data_dir),
+            # build pods of the local plane run on this host (kwok), so they reach the runner on loopback
+            "TEKTON_RUNNER_PUBLIC_URL": self.base_url,
             # short loops so that recovery paths finish within a test's time
             "TEKTON_RUNNER_RESYNC_SECONDS": "2", "TEKTON_RUNNER_POLL_INTERVAL": "0.3",
             "TEKTON_RUNNER_READY_TIMEOUT": "120",

@@ -184,7 +184,8 @@ async def harness(fake_kube: FakeKubeApi, tmp_path: Path) -> AsyncIterator[Harne
     settings = Settings(
         data_dir=tmp_path / "data", kubeconfig=str(fake_kube.kubeconfig),
         eventlistener_url=str(el_server.make_url("/")), registry="harbor.test/library",
-        public_host="203.0.113.7", build_namespace=BUILD_NS, poll_interval=0.001, ready_timeout=5.0,
+        public_host="203.0.113.7",
+        public_url="http://runner.test:8088", build_namespace=BUILD_NS, poll_interval=0.001, ready_timeout=5.0,
         local_roots=(tmp_path / "src",), node_address="127.0.0.1", shutdown_grace=0.0,
         forward_listen_host="127.0.0.1",
     )

@@ -74,18 +74,18 @@ async def test_an_existing_docker_config_is_used_as_given(
 
 
 async def test_an_unusable_docker_config_is_a_clear_error(tmp_path: Path, kube: Kube) -> None:
-    settings = WorkspaceSettings(registry_docker_config=tmp_path / "missing.json")
+    settings = WorkspaceSettings(registry_host="harbor.test", registry_docker_config=tmp_path / "missing.json")
     with pytest.raises(RegistryConfigError, match="cannot read registry_docker_config"):
         await NamespaceProvisioner(kube, RENDERER, settings).ensure("demo")
 
     (tmp_path / "helpers.json").write_text(json.dumps({"credHelpers": {"lenovo:8443": "pass"}}))
-    settings = WorkspaceSettings(registry_docker_config=tmp_path / "helpers.json")
+    settings = WorkspaceSettings(registry_host="harbor.test", registry_docker_config=tmp_path / "helpers.json")
     with pytest.raises(RegistryConfigError, match="no `auths`"):
         await NamespaceProvisioner(kube, RENDERER, settings).ensure("demo")
 
 
 async def test_without_credentials_no_secret_is_made(kube: Kube, fake_kube: FakeKubeApi) -> None:
-    await NamespaceProvisioner(kube, RENDERER, WorkspaceSettings()).ensure("demo")
+    await NamespaceProvisioner(kube, RENDERER, WorkspaceSettings(registry_host="harbor.test")).ensure("demo")
 
     assert fake_kube.get_object("namespaces", "ws-demo") is not None
     assert fake_kube.objects("secrets", "ws-demo") == []

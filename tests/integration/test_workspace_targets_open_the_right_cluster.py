@@ -21,7 +21,8 @@ RENDERER = Renderer()  # compiles the templates once, outside any event loop
 
 
 async def test_the_configured_provisioner_is_built(tmp_path: Path, fake_kube: FakeKubeApi) -> None:
-    settings = WorkspaceSettings(kind_kubeconfig_dir=tmp_path / "k", kind_state_dir=tmp_path / "s")
+    settings = WorkspaceSettings(registry_host="harbor.test",
+                                 kind_kubeconfig_dir=tmp_path / "k", kind_state_dir=tmp_path / "s")
     async with Kube.connect(str(fake_kube.kubeconfig)) as kube:
         assert isinstance(provisioner_for(settings, kube=kube, renderer=RENDERER), NamespaceProvisioner)
         kind = provisioner_for(replace(settings, provisioner="kind"), kube=kube, renderer=RENDERER)

@@ -10,7 +10,8 @@ import pytest
 from tekton_runner.models.settings import Settings
 from tekton_runner.workspaces.settings import ENV_NAMES, WorkspaceSettings
 
-RUNNER = Settings(data_dir=Path("/srv/runner"), registry="harbor.lan:8443/library")
+RUNNER = Settings(data_dir=Path("/srv/runner"), registry="harbor.lan:8443/library",
+                  public_url="http://runner.lan:8088")
 
 
 def test_defaults_follow_the_runner_settings() -> None:
@@ -62,7 +63,7 @@ def test_every_field_has_a_variable() -> None:
 
 
 def test_the_password_never_shows_in_repr() -> None:
-    settings = WorkspaceSettings(registry_username="robot", registry_password="s3cret")
+    settings = WorkspaceSettings(registry_host="harbor.test", registry_username="robot", registry_password="s3cret")
     assert "s3cret" not in repr(settings)
     assert settings.pull_secret_name == "harbor-pull"
 

@@ -1,0 +1,122 @@
+"""The runner's role (deploy/rbac.yaml) grants exactly what the runner's code uses: every (verb, resource)
+its requests need, taken from the fake API server while the real flows run, and nothing else."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tekton_runner.workspaces import WorkspaceSettings
+from tests.fakes.faults import RecordedRequest
+from tests.fakes.paths import ResourcePath, parse
+from tests.integration.harness import BUILD_NS, Harness, spec
+from tests.integration.test_git_push_to_registered_app_deploys import REGISTRATION
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+Grant = tuple[str, str, str, str]  # (scope: "cluster" or "build", verb, api group, resource[/subresource])
+_VERBS = {"GET": "get", "DELETE": "delete", "POST": "create", "PUT": "update"}
+
+
+def granted(objects: Iterable[dict[str, Any]]) -> set[Grant]:
+    """(scope, verb, group, resource) for every rule; a Role must be in the build namespace deploy/ configures."""
+    grants: set[Grant] = set()
+    for obj in objects:
+        if obj["kind"] not in ("ClusterRole", "Role"):
+            continue
+        if obj["kind"] == "Role":
+            assert obj["metadata"]["namespace"] == deploy_setting("TEKTON_RUNNER_BUILD_NAMESPACE"), obj["metadata"]
+        scope = "cluster" if obj["kind"] == "ClusterRole" else "build"
+        for rule in obj.get("rules", []):
+            assert "resourceNames" not in rule and "nonResourceURLs" not in rule, rule
+            for group in rule["apiGroups"]:
+                for resource in rule["resources"]:
+                    grants.update((scope, verb, group, resource) for verb in rule["verbs"])
+    return grants
+
+
+def needed(request: RecordedRequest, existing: bool) -> set[Grant]:
+    """What the API server authorizes for one request (server-side apply of a new object is also a create)."""
+    address = parse(request.path)
+    if not isinstance(address, ResourcePath):
+        return set()  # /version and discovery: public to every authenticated client
+    resource = address.plural + (f"/{address.subresource}" if address.subresource else "")
+    scope = "build" if address.namespace == BUILD_NS else "cluster"
+    if request.method == "GET":
+        verbs = {"get" if address.name else "list"}
+    elif request.is_apply:
+        verbs = {"patch"} if existing else {"patch", "create"}
+    elif request.method == "PATCH":
+        verbs = {"patch"}
+    else:
+        verbs = {_VERBS[request.method]}
+    return {(scope, verb, address.group, resource) for verb in verbs}
+
+
+def used(requests: Iterable[RecordedRequest]) -> set[Grant]:
+    grants: set[Grant] = set()
+    for request in requests:
+        grants |= needed(request, existing=request.status == 200)  # an apply answered 201 created the object
+    return grants
+
+
+def deploy_setting(name: str) -> str:
+    for line in (DEPLOY / "settings.env").read_text().splitlines():
+        if line.startswith(name + "="):
+            return line.partition("=")[2]
+    raise AssertionError(f"{name} is not in deploy/settings.env")
+
+
+def role_objects() -> list[dict[str, Any]]:
+    built = subprocess.run(["kubectl", "kustomize", str(DEPLOY)], capture_output=True, text=True, check=True)
+    return [doc for doc in yaml.safe_load_all(built.stdout) if doc]
+
+
+async def _every_flow(harness: Harness) -> None:
+    """Each thing the runner does to a cluster at least once (namespace provisioner, as deploy/ runs it)."""
+    harness.fake.put_object({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"},
+                             "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}]}})
+    await harness.stop()
+    harness.workspace_settings = WorkspaceSettings(registry_host="harbor.test", registry_username="robot",
+                                                   registry_password="s3cret")
+    await harness.start(node_address=None)
+    first = await harness.run_to_success(spec())  # workspace, dependency, migration, app, node address
+    failing = (await harness.post_run(spec()))["run_id"]  # a failed migration: its Pod's log is read
+    job = f"shop-migrate-{failing[2:10]}"
+    harness.controllers.failing_jobs.add(job)
+    harness.fake.put_object({"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": f"{job}-x1", "namespace": "ws-demo", "labels": {"job-name": job}}})
+    harness.fake.set_pod_log("ws-demo", f"{job}-x1", "boom\n")
+    await harness.send_event(harness.finish_taskrun(failing), "successful")
+    await harness.settle()
+    assert (await harness.run(failing))["state"] == "failed"
+    await harness.orchestrator.resync()  # lists TaskRuns
+    for run_id in (first["run_id"], failing):  # the newer run owns the shared Secret: both are deleted
+        assert (await harness.http.delete(f"/runs/{run_id}")).status == 200  # TaskRun and owned objects
+    assert (await harness.http.get("/workspaces")).status == 200  # lists namespaces
+    assert (await harness.http.delete("/workspaces/demo")).status == 200  # deletes the namespace
+    assert (await harness.http.post("/apps", json=REGISTRATION)).status in (200, 201)  # applies a Trigger
+    assert (await harness.http.delete("/apps/demo-shop")).status == 200  # deletes it
+
+
+async def test_the_role_grants_what_the_flows_use_and_nothing_more(harness: Harness) -> None:
+    await _every_flow(harness)
+    use = used(harness.fake.requests)
+    grants = granted(role_objects())
+    assert not use - grants, f"used but not granted: {sorted(use - grants)}"
+    assert not grants - use, f"granted but never used: {sorted(grants - use)}"
+
+
+def test_the_role_is_bound_to_the_runners_service_account() -> None:
+    objects = role_objects()
+    roles = {(obj["kind"], obj["metadata"]["name"]) for obj in objects if obj["kind"] in ("ClusterRole", "Role")}
+    bound = {(obj["roleRef"]["kind"], obj["roleRef"]["name"]) for obj in objects
+             if obj["kind"] in ("ClusterRoleBinding", "RoleBinding")}
+    assert roles == bound
+    subjects = {(s["kind"], s["name"], s["namespace"]) for obj in objects if "subjects" in obj for s in obj["subjects"]}
+    assert subjects == {("ServiceAccount", "tekton-runner", "tekton-runner")}
+    deployment = next(obj for obj in objects if obj["kind"] == "Deployment")
+    assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == "tekton-runner"

@@ -13,7 +13,6 @@ from ..store.apps import AppStore
 from ..store.ports import PortStore
 from ..store.runs import RunStore
 from ..store.uploads import UploadStore
-from ..workspaces import WorkspaceSettings
 from .access import WorkspaceAccess
 from .executing import RetryPolicy
 from .metrics import Metrics
@@ -51,6 +50,5 @@ class ChainContext:
     recorder: Recorder
     forwarder: PortForwarder
     access: WorkspaceAccess
-    workspace_settings: WorkspaceSettings
     registry: RegistryClient | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)

@@ -151,7 +151,7 @@ class Orchestrator:
         if pruned:
             log.info("forgot %d processed events older than %.0fs", pruned, self.ctx.settings.event_retention)
         for workspace in await retiring.expire_idle(self.ctx):
-            log.info("workspace %s removed after %ss without runs", workspace, self.ctx.workspace_settings.idle_ttl)
+            log.info("workspace %s removed after %ss without runs", workspace, self.ctx.settings.workspaces.idle_ttl)
         return taskruns is not None
 
     async def delete_workspace(self, workspace: str) -> dict[str, object]:

@@ -12,13 +12,13 @@ from pathlib import Path
 
 from ..kube import Kube
 from ..manifests import Renderer
+from ..models.settings import WorkspaceSettings
 from .errors import InvalidWorkspace, WorkspaceError
 from .kind_cli import KindCli
 from .kind_config import NodeFiles, PortBlock, cluster_config, dump, node_files, port_blocks
 from .locking import KeyedLocks
 from .preparing import prepare_namespace
 from .resolving import pinned_addresses
-from .settings import WorkspaceSettings
 from .targets import WorkspaceTarget, checked_name, cluster_name, namespace_of
 
 Connect = Callable[[str], AbstractAsyncContextManager[Kube]]

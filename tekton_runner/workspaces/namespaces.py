@@ -6,11 +6,11 @@ import builtins
 
 from ..kube import Kube
 from ..manifests import Renderer
+from ..models.settings import WorkspaceSettings
 from ..models.taskruns import MANAGED_BY_LABEL, MANAGER, WORKSPACE_LABEL
 from .errors import InvalidWorkspace, WorkspaceBusy
 from .locking import KeyedLocks
 from .preparing import check_namespace, is_managed, prepare_namespace
-from .settings import WorkspaceSettings
 from .targets import WorkspaceTarget, checked_name, namespace_of
 
 

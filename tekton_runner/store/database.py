@@ -1,4 +1,4 @@
-"""Opens the SQLite database, applies the schema and serialises writes; used by every store module."""
+"""Opens the SQLite database, brings its schema up to date and serialises writes; used by every store module."""
 
 from __future__ import annotations
 
@@ -11,82 +11,7 @@ from typing import Any
 
 import aiosqlite
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    workspace TEXT NOT NULL,
-    app TEXT NOT NULL,
-    spec_json TEXT NOT NULL,
-    state TEXT NOT NULL,
-    reason TEXT NOT NULL DEFAULT '',
-    message TEXT NOT NULL DEFAULT '',
-    image TEXT NOT NULL,
-    digest TEXT,
-    event_id TEXT,
-    taskrun_uid TEXT,
-    endpoint_json TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    accepted_at TEXT,
-    idempotency_key TEXT
-);
-CREATE INDEX IF NOT EXISTS runs_state ON runs (state);
-CREATE UNIQUE INDEX IF NOT EXISTS runs_idempotency ON runs (idempotency_key) WHERE idempotency_key IS NOT NULL;
-CREATE INDEX IF NOT EXISTS runs_app ON runs (workspace, app);
-CREATE TABLE IF NOT EXISTS steps (
-    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    state TEXT NOT NULL,
-    reason TEXT NOT NULL DEFAULT '',
-    message TEXT NOT NULL DEFAULT '',
-    started_at TEXT,
-    finished_at TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (run_id, name)
-);
-CREATE TABLE IF NOT EXISTS events (
-    key TEXT PRIMARY KEY,
-    run_id TEXT,
-    ce_id TEXT NOT NULL,
-    type TEXT NOT NULL,
-    received_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_subject ON events (run_id);
-CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
-CREATE TABLE IF NOT EXISTS uploads (
-    id TEXT PRIMARY KEY,
-    path TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    sha256 TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS archive_tokens (
-    token TEXT PRIMARY KEY,
-    run_id TEXT NOT NULL,
-    path TEXT NOT NULL,
-    used_at TEXT
-);
-CREATE TABLE IF NOT EXISTS apps (
-    id TEXT PRIMARY KEY,
-    workspace TEXT NOT NULL,
-    app TEXT NOT NULL,
-    registration_json TEXT NOT NULL,
-    image_repository TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS ports (
-    port INTEGER PRIMARY KEY,
-    workspace TEXT NOT NULL,
-    app TEXT NOT NULL,
-    run_id TEXT NOT NULL,
-    target_host TEXT,
-    target_port INTEGER,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    UNIQUE (workspace, app)
-);
-"""
+from .schema import migrate
 
 
 def utcnow() -> datetime:
@@ -119,8 +44,7 @@ class Database:
             await connection.execute("PRAGMA journal_mode=WAL")
             await connection.execute("PRAGMA foreign_keys=ON")
             await connection.execute("PRAGMA synchronous=NORMAL")
-            await connection.executescript(SCHEMA)
-            await connection.commit()
+            await migrate(connection)
             yield cls(connection)
         finally:
             await connection.close()

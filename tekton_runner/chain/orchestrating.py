@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
 import aiohttp
@@ -11,6 +12,7 @@ import aiohttp
 from ..kube import KubeError
 from ..models.apps import RegisteredApp
 from ..models.ids import RunId, taskrun_name
+from ..models.locks import KeyedLocks
 from ..models.logcontext import bind_run
 from ..models.runs import Run, RunState
 from ..models.taskruns import APP_ID_LABEL, RUN_ID_LABEL, TaskRunView
@@ -32,11 +34,11 @@ class Orchestrator:
         self.scheduler = scheduler
         self._session = session
         self._app_locks = AppLocks()
-        self._run_locks: dict[str, asyncio.Lock] = {}
+        self._run_locks: KeyedLocks[str] = KeyedLocks()
         self._lookouts = Lookouts(scheduler)
 
-    def _lock(self, run_id: str) -> asyncio.Lock:
-        return self._run_locks.setdefault(run_id, asyncio.Lock())
+    def _lock(self, run_id: str) -> AbstractAsyncContextManager[None]:
+        return self._run_locks.hold(run_id)
 
     async def submit(self, run: Run) -> Run:
         """Hands a stored run to Tekton now; if that fails it stays pending and the resync retries."""

@@ -12,6 +12,8 @@ from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_v
 from pydantic.dataclasses import dataclass
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from .images import ImageReference
+
 ProvisionerKind = Literal["namespace", "kind"]
 
 _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?$")
@@ -80,7 +82,7 @@ def reveal(secret: SecretStr | None) -> str | None:
 
 def registry_host_of(repository: str) -> str:
     """The host[:port] of an image repository such as `harbor.lan:8443/library`."""
-    return repository.split("/", 1)[0]
+    return ImageReference.parse(repository).host
 
 
 @dataclass(frozen=True)

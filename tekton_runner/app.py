@@ -27,6 +27,7 @@ from .handlers.probing import ForwardView, NoTraffic
 from .handlers.problems import middleware
 from .kube import Kube
 from .manifests import Renderer
+from .models.clock import SYSTEM_CLOCK, Clock
 from .models.settings import Settings, WorkspaceSettings, reveal, weakened_security
 from .registry import RegistryClient
 from .store.apps import AppStore
@@ -67,7 +68,7 @@ def _registry_tls(workspaces: WorkspaceSettings) -> ssl.SSLContext | None:
 
 def create_app(
     settings: Settings, *, registry: CollectorRegistry | None = None, retry: RetryPolicy | None = None,
-    resync: bool = True,
+    resync: bool = True, clock: Clock = SYSTEM_CLOCK,
 ) -> web.Application:
     """A fresh application; nothing is opened until it starts (see `_lifetime`)."""
     app = web.Application(
@@ -81,7 +82,7 @@ def create_app(
 
     async def _lifetime(app: web.Application) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            database = await stack.enter_async_context(Database.open(settings.database_path))
+            database = await stack.enter_async_context(Database.open(settings.database_path, clock=clock))
             kube = await stack.enter_async_context(Kube.connect(settings.kubeconfig))
             session = await stack.enter_async_context(aiohttp.ClientSession())
             metrics = Metrics.create(app[REGISTRY])
@@ -98,7 +99,8 @@ def create_app(
                 settings=settings, kube=kube, renderer=renderer, runs=run_store,
                 access=access,
                 ports=port_store, apps=AppStore(database), uploads=UploadStore(database), metrics=metrics,
-                recorder=Recorder(run_store, metrics), forwarder=forwarder, retry=retry or RetryPolicy(),
+                recorder=Recorder(run_store, metrics, clock), forwarder=forwarder, retry=retry or RetryPolicy(),
+                clock=clock,
                 registry=RegistryClient(session, host=settings.registry_host, scheme=registry_access.registry_scheme,
                                         verify_tls=not registry_access.registry_insecure,
                                         username=registry_access.registry_username,

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from ..kube import Kube
 from ..manifests import Renderer
+from ..models.clock import SYSTEM_CLOCK, Clock
 from ..models.settings import Settings
 from ..registry import RegistryClient
 from ..store.apps import AppStore
@@ -52,3 +53,4 @@ class ChainContext:
     access: WorkspaceAccess
     registry: RegistryClient | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    clock: Clock = SYSTEM_CLOCK

@@ -83,7 +83,7 @@ async def deploy_dependency(ctx: ChainContext, run: Run, step: Step) -> StepOutc
         await wait_for(
             kube, api_version="apps/v1", kind="Deployment", namespace=namespace, name=name,
             probe=deployment_ready, timeout=ctx.settings.ready_timeout, interval=ctx.settings.poll_interval,
-            reason="DependencyNotReady", describe=describe_deployment,
+            reason="DependencyNotReady", describe=describe_deployment, clock=ctx.clock,
         )
     names = ", ".join(name for _, name, _, _ in services)
     return StepOutcome.done("Ready", f"{names} ready in {namespace}")

@@ -51,7 +51,8 @@ async def _steps(ctx: ChainContext, run_id: RunId) -> None:
             continue  # done before a restart: idempotent steps are not re-run once finished
         with bind(step=name.value):
             step = await ctx.recorder.step_started(run, name)
-            ended = await execute(run, step, partial(STEPS[name], ctx), recorder=ctx.recorder, policy=ctx.retry)
+            ended = await execute(run, step, partial(STEPS[name], ctx), recorder=ctx.recorder,
+                                  policy=ctx.retry, clock=ctx.clock)
         if ended.state is StepState.FAILED:
             await ctx.recorder.run_ended(run_id, RunState.FAILED, reason=f"{name.value}:{ended.reason}",
                                          message=ended.message)

@@ -6,7 +6,6 @@ import logging
 from datetime import datetime, timedelta
 
 from ..models.runs import RunState
-from ..store.database import utcnow
 from ..workspaces import WorkspaceActivity, expired_workspaces
 from .context import ChainContext
 
@@ -53,7 +52,7 @@ async def expire_idle(ctx: ChainContext, *, now: datetime | None = None) -> list
     ttl_seconds = ctx.settings.workspaces.idle_ttl
     if ttl_seconds is None:
         return []
-    expired = expired_workspaces(await activity(ctx), now=now or utcnow(), ttl=timedelta(seconds=ttl_seconds),
+    expired = expired_workspaces(await activity(ctx), now=now or ctx.clock.now(), ttl=timedelta(seconds=ttl_seconds),
                                  pinned=ctx.settings.workspaces.pinned)
     for workspace in expired:
         await retire(ctx, workspace)

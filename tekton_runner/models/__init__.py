@@ -1,2 +1,2 @@
 """Data (the run request, run state, Tekton events, settings) and the small primitives every layer shares
-(keyed locks). Imports nothing of the project."""
+(keyed locks, the clock). Imports nothing of the project."""

@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from ..models.clock import SYSTEM_CLOCK, Clock
 from .schema import migrate
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The system clock's time, for callers that are not given a clock."""
+    return SYSTEM_CLOCK.now()
 
 
 def to_text(moment: datetime | None) -> str | None:
@@ -29,13 +31,14 @@ def from_text(text: str | None) -> datetime | None:
 class Database:
     """One connection; a lock makes each write transaction atomic with respect to the others."""
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: aiosqlite.Connection, clock: Clock = SYSTEM_CLOCK) -> None:
         self._connection = connection
+        self.clock = clock  # stamps created_at / updated_at / received_at
         self._lock = asyncio.Lock()
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, path: Path | str) -> AsyncIterator[Database]:
+    async def open(cls, path: Path | str, *, clock: Clock = SYSTEM_CLOCK) -> AsyncIterator[Database]:
         if str(path) != ":memory:":
             await asyncio.to_thread(Path(path).parent.mkdir, parents=True, exist_ok=True)
         connection = await aiosqlite.connect(str(path))
@@ -45,7 +48,7 @@ class Database:
             await connection.execute("PRAGMA foreign_keys=ON")
             await connection.execute("PRAGMA synchronous=NORMAL")
             await migrate(connection)
-            yield cls(connection)
+            yield cls(connection, clock)
         finally:
             await connection.close()
 

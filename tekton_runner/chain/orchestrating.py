@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
@@ -16,7 +15,6 @@ from ..models.locks import KeyedLocks
 from ..models.logcontext import bind_run
 from ..models.runs import Run, RunState
 from ..models.taskruns import APP_ID_LABEL, RUN_ID_LABEL, TaskRunView
-from ..store.database import utcnow
 from ..store.runs import RunNotFound
 from . import adopting, building, retiring, verifying
 from .context import ChainContext
@@ -180,7 +178,7 @@ class Orchestrator:
             reason = "TaskRunDeleted"
         else:
             since = run.accepted_at or run.created_at
-            if utcnow() - since < timedelta(seconds=self.ctx.settings.taskrun_appear_timeout):
+            if self.ctx.clock.now() - since < timedelta(seconds=self.ctx.settings.taskrun_appear_timeout):
                 return
             message = (f"the EventListener accepted the request (eventID {run.event_id}) but no TaskRun"
                        f" appeared within {self.ctx.settings.taskrun_appear_timeout:.0f}s;"
@@ -198,8 +196,8 @@ class Orchestrator:
             except Exception:
                 log.exception("resync failed; trying again in %.0fs", interval)
                 complete = False
-            self.ctx.metrics.resynced(complete=complete, at=utcnow().timestamp())
-            await asyncio.sleep(interval)
+            self.ctx.metrics.resynced(complete=complete, at=self.ctx.clock.now().timestamp())
+            await self.ctx.clock.sleep(interval)
 
     async def delete(self, run_id: RunId) -> Run:
         """Ends the run and removes the objects that still belong to it."""

@@ -15,11 +15,6 @@ from ..models.clock import SYSTEM_CLOCK, Clock
 from .schema import migrate
 
 
-def utcnow() -> datetime:
-    """The system clock's time, for callers that are not given a clock."""
-    return SYSTEM_CLOCK.now()
-
-
 def to_text(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 

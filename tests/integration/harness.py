@@ -21,6 +21,7 @@ from tekton_runner.app import create_app
 from tekton_runner.chain.executing import RetryPolicy
 from tekton_runner.chain.orchestrating import Orchestrator
 from tekton_runner.handlers.keys import ORCHESTRATOR
+from tekton_runner.models.clock import SYSTEM_CLOCK, Clock
 from tekton_runner.models.runs import RunState
 from tekton_runner.models.settings import Settings
 from tests.fakes import FakeKubeApi
@@ -73,6 +74,7 @@ class Harness:
     settings: Settings
     client: TestClient | None = None
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    clock: Clock = SYSTEM_CLOCK  # a FakeClock makes deadlines and back-off run on fake time
 
     async def start(self, *, workspaces: dict[str, Any] | None = None, **changes: Any) -> TestClient:
         if workspaces:
@@ -80,7 +82,7 @@ class Harness:
         if changes:
             self.settings = Settings(**{**dict(self.settings), **changes})  # validated like the real ones
         self.registry = CollectorRegistry()
-        app = create_app(self.settings, registry=self.registry, resync=False,
+        app = create_app(self.settings, registry=self.registry, resync=False, clock=self.clock,
                          retry=RetryPolicy(attempts=4, base_delay=0.0, max_delay=0.0))
         self.client = TestClient(TestServer(app))
         await self.client.start_server()

@@ -27,16 +27,19 @@ from .handlers.probing import ForwardView, NoTraffic
 from .handlers.problems import middleware
 from .kube import Kube
 from .manifests import Renderer
-from .models.settings import Settings
+from .models.clock import SYSTEM_CLOCK, Clock
+from .models.settings import Settings, WorkspaceSettings, reveal, weakened_security
 from .registry import RegistryClient
 from .store.apps import AppStore
 from .store.database import Database
 from .store.ports import PortStore
 from .store.runs import RunStore
 from .store.uploads import UploadStore
-from .workspaces import WorkspaceSettings, provisioner_for
+from .workspaces import provisioner_for
 
 log = logging.getLogger("tekton_runner")
+
+
 
 @asynccontextmanager
 async def _data_plane(
@@ -64,12 +67,12 @@ def _registry_tls(workspaces: WorkspaceSettings) -> ssl.SSLContext | None:
 
 
 def create_app(
-    settings: Settings, *, workspace_settings: WorkspaceSettings | None = None,
-    registry: CollectorRegistry | None = None, retry: RetryPolicy | None = None, resync: bool = True,
+    settings: Settings, *, registry: CollectorRegistry | None = None, retry: RetryPolicy | None = None,
+    resync: bool = True, clock: Clock = SYSTEM_CLOCK,
 ) -> web.Application:
     """A fresh application; nothing is opened until it starts (see `_lifetime`)."""
     app = web.Application(
-        middlewares=[middleware(settings.token)], client_max_size=settings.max_upload_bytes + 1024
+        middlewares=[middleware(reveal(settings.token))], client_max_size=settings.max_upload_bytes + 1024
     )
     app[SETTINGS] = settings
     app[REGISTRY] = registry or CollectorRegistry()
@@ -79,7 +82,7 @@ def create_app(
 
     async def _lifetime(app: web.Application) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            database = await stack.enter_async_context(Database.open(settings.database_path))
+            database = await stack.enter_async_context(Database.open(settings.database_path, clock=clock))
             kube = await stack.enter_async_context(Kube.connect(settings.kubeconfig))
             session = await stack.enter_async_context(aiohttp.ClientSession())
             metrics = Metrics.create(app[REGISTRY])
@@ -87,19 +90,21 @@ def create_app(
             port_store = PortStore(database)
             forwarder, view = await stack.enter_async_context(_data_plane(settings, app[REGISTRY], port_store))
             renderer = await asyncio.to_thread(Renderer)
-            workspace_config = workspace_settings or WorkspaceSettings.from_env({}, settings)
-            registry_tls = await asyncio.to_thread(_registry_tls, workspace_config)
-            access = WorkspaceAccess(provisioner_for(workspace_config, kube=kube, renderer=renderer,
+            registry_access = settings.workspaces
+            registry_tls = await asyncio.to_thread(_registry_tls, registry_access)
+            access = WorkspaceAccess(provisioner_for(registry_access, kube=kube, renderer=renderer,
                                                      node_address=settings.node_address), kube)
             stack.push_async_callback(access.close)
             ctx = ChainContext(
                 settings=settings, kube=kube, renderer=renderer, runs=run_store,
-                access=access, workspace_settings=workspace_config,
+                access=access,
                 ports=port_store, apps=AppStore(database), uploads=UploadStore(database), metrics=metrics,
-                recorder=Recorder(run_store, metrics), forwarder=forwarder, retry=retry or RetryPolicy(),
-                registry=RegistryClient(session, host=settings.registry_host, scheme=settings.registry_scheme,
-                                        verify_tls=settings.registry_verify_tls,
-                                        username=settings.registry_username, password=settings.registry_password,
+                recorder=Recorder(run_store, metrics, clock), forwarder=forwarder, retry=retry or RetryPolicy(),
+                clock=clock,
+                registry=RegistryClient(session, host=settings.registry_host, scheme=registry_access.registry_scheme,
+                                        verify_tls=not registry_access.registry_insecure,
+                                        username=registry_access.registry_username,
+                                        password=reveal(registry_access.registry_password),
                                         token_realms=settings.registry_token_realms, ssl_context=registry_tls),
             )
             scheduler = Scheduler(limit=settings.chain_concurrency)
@@ -109,6 +114,8 @@ def create_app(
             if resync:
                 scheduler.spawn("resync", lambda: orchestrator.resync_forever(settings.resync_seconds),
                                 limited=False, daemon=True)
+            for warning in weakened_security(settings):
+                log.warning("security: %s", warning)
             log.info("tekton-runner ready: EventListener %s, builds in %s, state in %s",
                      settings.eventlistener_url, settings.build_namespace, settings.database_path)
             yield

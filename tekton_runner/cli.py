@@ -18,8 +18,7 @@ from .forwarding import raise_fd_limit
 from .handlers.access import AccessLogger, access_log
 from .kube.client import KubeConfigError
 from .models import logcontext
-from .models.settings import missing_settings, settings_from_env
-from .workspaces import WorkspaceSettings
+from .models.environment import explain, missing_settings, settings_from_env
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -28,12 +27,11 @@ def _serve(args: argparse.Namespace) -> int:
             os.environ, host=args.host, port=args.port, kubeconfig=args.kubeconfig,
             eventlistener_url=args.eventlistener_url, database=args.database,
         )
-        workspaces = WorkspaceSettings.from_env(os.environ, settings)
     except ValidationError as error:
         if unset := missing_settings(error):
             print("tekton-runner: required settings are not set: " + "; ".join(unset), file=sys.stderr)
-            return 2
-        print(f"tekton-runner: invalid settings: {error}", file=sys.stderr)
+        if invalid := explain(error, missing=not unset):
+            print(f"tekton-runner: invalid settings:\n{invalid}", file=sys.stderr)
         return 2
     except ValueError as error:
         print(f"tekton-runner: invalid settings: {error}", file=sys.stderr)
@@ -42,7 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
     if settings.forward:
         raise_fd_limit()  # each relayed connection holds a few descriptors
     try:
-        web.run_app(create_app(settings, workspace_settings=workspaces), host=settings.host, port=settings.port,
+        web.run_app(create_app(settings), host=settings.host, port=settings.port,
                     print=None, shutdown_timeout=15.0, access_log=access_log, access_log_class=AccessLogger)
     except KubeConfigError as error:
         print(f"tekton-runner: {error}", file=sys.stderr)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from contextlib import AsyncExitStack
 
 from ..kube import Kube
+from ..models.locks import KeyedLocks
 from ..workspaces import Provisioner, WorkspaceTarget
 
 
@@ -17,11 +17,11 @@ class WorkspaceAccess:
         self._default = default
         self._targets: dict[str, WorkspaceTarget] = {}
         self._clients: dict[str, tuple[Kube, AsyncExitStack]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks: KeyedLocks[str] = KeyedLocks()
 
     async def target(self, workspace: str) -> WorkspaceTarget:
         """The workspace, created on first use; later calls in this process reuse it."""
-        async with self._locks.setdefault(workspace, asyncio.Lock()):
+        async with self._locks.hold(workspace):
             if workspace not in self._targets:
                 self._targets[workspace] = await self.provisioner.ensure(workspace)
             return self._targets[workspace]
@@ -30,7 +30,7 @@ class WorkspaceAccess:
         target = await self.target(workspace)
         if target.kubeconfig is None:
             return self._default
-        async with self._locks[workspace]:
+        async with self._locks.hold(workspace):
             if workspace not in self._clients:
                 stack = AsyncExitStack()
                 client = await stack.enter_async_context(Kube.connect(str(target.kubeconfig)))

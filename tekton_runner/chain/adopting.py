@@ -8,7 +8,6 @@ from ..models.apps import RegisteredApp
 from ..models.ids import RunId
 from ..models.runs import StepName, StepState
 from ..models.taskruns import GIT_REVISION_LABEL, TaskRunView
-from ..store.database import utcnow
 from ..store.runs import RunExists, RunNotFound
 from .context import ChainContext
 
@@ -36,7 +35,7 @@ async def adopt(ctx: ChainContext, view: TaskRunView, registered: RegisteredApp,
     except RunExists:
         return RunId(run_id)
     build = run.step(StepName.BUILD).model_copy(update={
-        "state": StepState.RUNNING, "reason": "Pushed", "started_at": utcnow(), "attempts": 1,
+        "state": StepState.RUNNING, "reason": "Pushed", "started_at": ctx.clock.now(), "attempts": 1,
         "message": f"git push of {revision[:12]} to {registered.registration.source.branch}"
                    f" (TaskRun {view.metadata.namespace}/{view.metadata.name})",
     })

@@ -13,7 +13,6 @@ from ..models.runs import Run, RunState, StepName, StepState
 from ..models.spec import LocalSource, ZipSource
 from ..models.taskruns import Outcome, TaskRunView
 from ..registry import RegistryError
-from ..store.database import utcnow
 from .context import ChainContext
 from .dispatching import DispatchError, send_build_request
 from .outcomes import StepOutcome
@@ -44,7 +43,7 @@ async def dispatch(ctx: ChainContext, session: aiohttp.ClientSession, run: Run) 
             session, ctx.settings.eventlistener_url, run, archive_url=await archive_url(ctx, run)
         )
     except DispatchError as error:
-        expired = utcnow() - run.created_at > timedelta(seconds=ctx.settings.dispatch_deadline)
+        expired = ctx.clock.now() - run.created_at > timedelta(seconds=ctx.settings.dispatch_deadline)
         if error.temporary and not expired:
             ctx.metrics.dispatch_total.labels("retry").inc()
             await ctx.runs.note(run.id, reason="EventListenerUnavailable", message=f"{error}; will retry")
@@ -55,7 +54,7 @@ async def dispatch(ctx: ChainContext, session: aiohttp.ClientSession, run: Run) 
         return
     ctx.metrics.dispatch_total.labels("accepted").inc()
     build = run.step(StepName.BUILD).model_copy(update={
-        "state": StepState.RUNNING, "reason": "Accepted", "started_at": utcnow(), "attempts": 1,
+        "state": StepState.RUNNING, "reason": "Accepted", "started_at": ctx.clock.now(), "attempts": 1,
         "message": f"EventListener accepted the request (eventID {accepted.event_id})",
     })
     await ctx.runs.accept(run.id, accepted.event_id, build)
@@ -90,7 +89,7 @@ async def observe(ctx: ChainContext, run: Run, view: TaskRunView) -> bool:
         return False  # already decided: duplicates and late events change nothing
     step = run.step(StepName.BUILD)
     if step.state is StepState.PENDING:
-        step = step.model_copy(update={"state": StepState.RUNNING, "reason": "Started", "started_at": utcnow(),
+        step = step.model_copy(update={"state": StepState.RUNNING, "reason": "Started", "started_at": ctx.clock.now(),
                                        "attempts": 1})
         if run.state is not RunState.PENDING:
             await ctx.runs.save_step(run.id, step)

@@ -7,13 +7,13 @@ from typing import Protocol
 
 from ..kube import Kube
 from ..manifests import Renderer
+from ..models.clock import SYSTEM_CLOCK, Clock
 from ..models.settings import Settings
 from ..registry import RegistryClient
 from ..store.apps import AppStore
 from ..store.ports import PortStore
 from ..store.runs import RunStore
 from ..store.uploads import UploadStore
-from ..workspaces import WorkspaceSettings
 from .access import WorkspaceAccess
 from .executing import RetryPolicy
 from .metrics import Metrics
@@ -51,6 +51,6 @@ class ChainContext:
     recorder: Recorder
     forwarder: PortForwarder
     access: WorkspaceAccess
-    workspace_settings: WorkspaceSettings
     registry: RegistryClient | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    clock: Clock = SYSTEM_CLOCK

@@ -48,7 +48,7 @@ async def _existing_credentials(kube: Kube, run: Run) -> dict[str, str]:
 
 
 def pull_secrets(ctx: ChainContext) -> list[dict[str, str]]:
-    name = ctx.settings.image_pull_secret or ctx.workspace_settings.pull_secret_name
+    name = ctx.settings.image_pull_secret or ctx.settings.workspaces.pull_secret_name
     return [{"name": name}] if name else []
 
 
@@ -66,7 +66,7 @@ async def deploy_dependency(ctx: ChainContext, run: Run, step: Step) -> StepOutc
     }):
         await kube.apply(obj)
     images = dependency_images(ctx.settings.redis_image, ctx.settings.postgres_image,
-                               ctx.workspace_settings.mirror_prefix)
+                               ctx.settings.workspaces.mirror_prefix)
     services = []
     if wanted.wants_redis:
         services.append(("redis.yaml.j2", naming.redis_name(run), "redis", images.redis))
@@ -83,7 +83,7 @@ async def deploy_dependency(ctx: ChainContext, run: Run, step: Step) -> StepOutc
         await wait_for(
             kube, api_version="apps/v1", kind="Deployment", namespace=namespace, name=name,
             probe=deployment_ready, timeout=ctx.settings.ready_timeout, interval=ctx.settings.poll_interval,
-            reason="DependencyNotReady", describe=describe_deployment,
+            reason="DependencyNotReady", describe=describe_deployment, clock=ctx.clock,
         )
     names = ", ".join(name for _, name, _, _ in services)
     return StepOutcome.done("Ready", f"{names} ready in {namespace}")

@@ -43,6 +43,6 @@ async def deploy_app(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:
     await wait_for(
         kube, api_version="apps/v1", kind="Deployment", namespace=namespace, name=run.app,
         probe=deployment_ready, timeout=ctx.settings.ready_timeout, interval=ctx.settings.poll_interval,
-        reason="AppNotReady", describe=describe_deployment,
+        reason="AppNotReady", describe=describe_deployment, clock=ctx.clock,
     )
     return StepOutcome.done("Ready", f"Deployment {namespace}/{run.app} ready with {run.pinned_image}")

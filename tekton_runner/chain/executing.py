@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ..kube import KubeError
+from ..models.clock import Clock
 from ..models.runs import Run, Step
 from ..workspaces import WorkspaceError
 from .outcomes import PermanentError, StepOutcome, TemporaryError
@@ -30,7 +30,7 @@ class RetryPolicy:
 
 
 async def execute(
-    run: Run, step: Step, function: StepFunction, *, recorder: Recorder, policy: RetryPolicy,
+    run: Run, step: Step, function: StepFunction, *, recorder: Recorder, policy: RetryPolicy, clock: Clock,
 ) -> Step:
     """Calls `function` until it returns, fails permanently or runs out of attempts; records the end."""
     attempt = 0
@@ -54,7 +54,7 @@ async def execute(
                          error.message, delay)
                 step = await recorder.step_progress(run.id, step, reason=reason, message=(
                     f"attempt {attempt} failed: {error.message}; retrying"))
-                await asyncio.sleep(delay)
+                await clock.sleep(delay)
                 continue
         return await recorder.step_ended(run.id, step, outcome)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from ..kube import Kube, KubeError, KubeObject
@@ -54,8 +53,7 @@ async def run_migration(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:
         "env": secret_env(run, DEPENDENCY_KEYS), "pull_secrets": pull_secrets(ctx),
     }):
         await kube.apply(obj)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + ctx.settings.ready_timeout
+    deadline = ctx.clock.monotonic() + ctx.settings.ready_timeout
     while True:
         job = await kube.get("batch/v1", "Job", name, namespace)
         if _condition(job, "Complete") or int((job.get("status") or {}).get("succeeded", 0)) > 0:
@@ -67,9 +65,9 @@ async def run_migration(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:
                 f"Job {namespace}/{name} failed: {failed.get('reason', '')} {failed.get('message', '')}; {detail}",
                 reason="MigrationFailed",
             )
-        if loop.time() >= deadline:
+        if ctx.clock.monotonic() >= deadline:
             raise PermanentError(
                 f"Job {namespace}/{name} did not finish within {ctx.settings.ready_timeout:.0f}s",
                 reason="MigrationTimeout",
             )
-        await asyncio.sleep(ctx.settings.poll_interval)
+        await ctx.clock.sleep(ctx.settings.poll_interval)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
 import aiohttp
@@ -11,10 +11,10 @@ import aiohttp
 from ..kube import KubeError
 from ..models.apps import RegisteredApp
 from ..models.ids import RunId, taskrun_name
+from ..models.locks import KeyedLocks
 from ..models.logcontext import bind_run
 from ..models.runs import Run, RunState
 from ..models.taskruns import APP_ID_LABEL, RUN_ID_LABEL, TaskRunView
-from ..store.database import utcnow
 from ..store.runs import RunNotFound
 from . import adopting, building, retiring, verifying
 from .context import ChainContext
@@ -32,11 +32,11 @@ class Orchestrator:
         self.scheduler = scheduler
         self._session = session
         self._app_locks = AppLocks()
-        self._run_locks: dict[str, asyncio.Lock] = {}
+        self._run_locks: KeyedLocks[str] = KeyedLocks()
         self._lookouts = Lookouts(scheduler)
 
-    def _lock(self, run_id: str) -> asyncio.Lock:
-        return self._run_locks.setdefault(run_id, asyncio.Lock())
+    def _lock(self, run_id: str) -> AbstractAsyncContextManager[None]:
+        return self._run_locks.hold(run_id)
 
     async def submit(self, run: Run) -> Run:
         """Hands a stored run to Tekton now; if that fails it stays pending and the resync retries."""
@@ -151,7 +151,7 @@ class Orchestrator:
         if pruned:
             log.info("forgot %d processed events older than %.0fs", pruned, self.ctx.settings.event_retention)
         for workspace in await retiring.expire_idle(self.ctx):
-            log.info("workspace %s removed after %ss without runs", workspace, self.ctx.workspace_settings.idle_ttl)
+            log.info("workspace %s removed after %ss without runs", workspace, self.ctx.settings.workspaces.idle_ttl)
         return taskruns is not None
 
     async def delete_workspace(self, workspace: str) -> dict[str, object]:
@@ -178,7 +178,7 @@ class Orchestrator:
             reason = "TaskRunDeleted"
         else:
             since = run.accepted_at or run.created_at
-            if utcnow() - since < timedelta(seconds=self.ctx.settings.taskrun_appear_timeout):
+            if self.ctx.clock.now() - since < timedelta(seconds=self.ctx.settings.taskrun_appear_timeout):
                 return
             message = (f"the EventListener accepted the request (eventID {run.event_id}) but no TaskRun"
                        f" appeared within {self.ctx.settings.taskrun_appear_timeout:.0f}s;"
@@ -196,8 +196,8 @@ class Orchestrator:
             except Exception:
                 log.exception("resync failed; trying again in %.0fs", interval)
                 complete = False
-            self.ctx.metrics.resynced(complete=complete, at=utcnow().timestamp())
-            await asyncio.sleep(interval)
+            self.ctx.metrics.resynced(complete=complete, at=self.ctx.clock.now().timestamp())
+            await self.ctx.clock.sleep(interval)
 
     async def delete(self, run_id: RunId) -> Run:
         """Ends the run and removes the objects that still belong to it."""

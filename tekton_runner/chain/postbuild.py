@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from functools import partial
 
 from ..models.ids import RunId
+from ..models.locks import KeyedLocks
 from ..models.logcontext import bind, bind_run
 from ..models.runs import CHAIN_STEPS, Run, RunState, Step, StepName, StepState
 from .context import ChainContext
@@ -27,20 +27,14 @@ STEPS: dict[StepName, StepImpl] = {
 }
 
 
-class AppLocks:
-    """One chain at a time per workspace app, so two runs of one app never interleave their applies."""
-
-    def __init__(self) -> None:
-        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
-
-    def __call__(self, workspace: str, app: str) -> asyncio.Lock:
-        return self._locks.setdefault((workspace, app), asyncio.Lock())
+# One chain at a time per workspace app, so two runs of one app never interleave their applies.
+AppLocks = KeyedLocks[tuple[str, str]]
 
 
 async def run_chain(ctx: ChainContext, run_id: RunId, locks: AppLocks) -> None:
     run = await ctx.runs.get(run_id)
     with bind_run(run):
-        async with locks(run.workspace, run.app):
+        async with locks.hold((run.workspace, run.app)):
             ctx.metrics.chains_active.inc()
             try:
                 await _steps(ctx, run_id)
@@ -57,7 +51,8 @@ async def _steps(ctx: ChainContext, run_id: RunId) -> None:
             continue  # done before a restart: idempotent steps are not re-run once finished
         with bind(step=name.value):
             step = await ctx.recorder.step_started(run, name)
-            ended = await execute(run, step, partial(STEPS[name], ctx), recorder=ctx.recorder, policy=ctx.retry)
+            ended = await execute(run, step, partial(STEPS[name], ctx), recorder=ctx.recorder,
+                                  policy=ctx.retry, clock=ctx.clock)
         if ended.state is StepState.FAILED:
             await ctx.recorder.run_ended(run_id, RunState.FAILED, reason=f"{name.value}:{ended.reason}",
                                          message=ended.message)

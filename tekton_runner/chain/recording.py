@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from ..models.clock import SYSTEM_CLOCK, Clock
 from ..models.ids import RunId
 from ..models.runs import Run, RunState, Step, StepName, StepState
-from ..store.database import utcnow
 from ..store.runs import RunStore
 from .metrics import Metrics
 from .outcomes import StepOutcome
@@ -19,12 +19,13 @@ log = logging.getLogger("tekton_runner.runs")
 class Recorder:
     runs: RunStore
     metrics: Metrics
+    clock: Clock = SYSTEM_CLOCK
 
     async def step_started(self, run: Run, name: StepName) -> Step:
         previous = run.step(name)
         step = previous.model_copy(update={
             "state": StepState.RUNNING, "reason": "Started", "message": "",
-            "started_at": previous.started_at or utcnow(), "finished_at": None,
+            "started_at": previous.started_at or self.clock.now(), "finished_at": None,
             "attempts": previous.attempts + 1,
         })
         await self.runs.save_step(run.id, step)
@@ -37,7 +38,7 @@ class Recorder:
         return updated
 
     async def step_ended(self, run_id: RunId, step: Step, outcome: StepOutcome) -> Step:
-        now = utcnow()
+        now = self.clock.now()
         ended = step.model_copy(update={
             "state": outcome.state, "reason": outcome.reason, "message": outcome.message,
             "started_at": step.started_at or now, "finished_at": now,

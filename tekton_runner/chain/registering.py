@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+from ..models import images
 from ..models.apps import TRIGGER_PREFIX, AppRegistration, RegisteredApp
-from ..models.runs import image_repository
 from .context import ChainContext
 
 
 def default_repository(ctx: ChainContext, registration: AppRegistration) -> str:
     if registration.image.repository:
         return registration.image.repository
-    return f"{ctx.settings.registry.rstrip('/')}/{registration.workspace}-{registration.app.name}"
+    return images.default_repository(ctx.settings.registry, registration.workspace, registration.app.name)
 
 
 async def register(ctx: ChainContext, registration: AppRegistration) -> tuple[RegisteredApp, bool]:
     """Applies Trigger tekton-runner-app-<id> (server-side apply, so re-registering updates it) and stores
     the app; the Trigger goes first so a stored app always has one."""
-    repository = image_repository(default_repository(ctx, registration))
+    repository = images.image_repository(default_repository(ctx, registration))
     for obj in ctx.renderer.render("webhook-trigger.yaml.j2", {
         "app_id": registration.app_id,
         "namespace": ctx.settings.build_namespace,

@@ -6,7 +6,6 @@ import logging
 from datetime import datetime, timedelta
 
 from ..models.runs import RunState
-from ..store.database import utcnow
 from ..workspaces import WorkspaceActivity, expired_workspaces
 from .context import ChainContext
 
@@ -50,11 +49,11 @@ async def activity(ctx: ChainContext) -> list[WorkspaceActivity]:
 
 async def expire_idle(ctx: ChainContext, *, now: datetime | None = None) -> list[str]:
     """Removes workspaces idle for the configured TTL at `now` (default: the current time)."""
-    ttl_seconds = ctx.workspace_settings.idle_ttl
+    ttl_seconds = ctx.settings.workspaces.idle_ttl
     if ttl_seconds is None:
         return []
-    expired = expired_workspaces(await activity(ctx), now=now or utcnow(), ttl=timedelta(seconds=ttl_seconds),
-                                 pinned=ctx.workspace_settings.pinned)
+    expired = expired_workspaces(await activity(ctx), now=now or ctx.clock.now(), ttl=timedelta(seconds=ttl_seconds),
+                                 pinned=ctx.settings.workspaces.pinned)
     for workspace in expired:
         await retire(ctx, workspace)
     return expired

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
 from ..kube import Kube, KubeObject, NotFound
+from ..models.clock import Clock
 from .outcomes import PermanentError
 
 # A probe returns True (done), False (keep waiting) or raises PermanentError (it can never become ready).
@@ -15,11 +15,10 @@ Probe = Callable[[KubeObject], bool]
 
 async def wait_for(
     kube: Kube, *, api_version: str, kind: str, namespace: str, name: str, probe: Probe,
-    timeout: float, interval: float, reason: str, describe: Callable[[KubeObject | None], str],
+    timeout: float, interval: float, reason: str, describe: Callable[[KubeObject | None], str], clock: Clock,
 ) -> KubeObject:
     """Reads the object until `probe` accepts it; PermanentError(reason) with a description on timeout."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = clock.monotonic() + timeout
     last: KubeObject | None = None
     while True:
         try:
@@ -28,10 +27,10 @@ async def wait_for(
             last = None
         if last is not None and probe(last):
             return last
-        if loop.time() >= deadline:
+        if clock.monotonic() >= deadline:
             raise PermanentError(f"{kind} {namespace}/{name} not ready after {timeout:.0f}s: {describe(last)}",
                                  reason=reason)
-        await asyncio.sleep(interval)
+        await clock.sleep(interval)
 
 
 def deployment_ready(obj: KubeObject) -> bool:

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from ..models.ids import RunId
 from ..models.runs import RunState
+from ..models.settings import reveal
 from ..models.taskruns import TASKRUN_EVENT_PREFIX, TaskRunEvent, TaskRunView
 from ..store.runs import RunNotFound
 from .keys import CONTEXT, ORCHESTRATOR, SETTINGS
@@ -64,7 +65,7 @@ def _sink_path_allowed(request: web.Request, secret: str | None) -> bool:
 @routes.post("/cloudevents/{secret}")
 async def receive(request: web.Request) -> web.Response:
     settings, ctx = request.app[SETTINGS], request.app[CONTEXT]
-    if not _sink_path_allowed(request, settings.events_path_secret):
+    if not _sink_path_allowed(request, reveal(settings.events_path_secret)):
         return problem(404, "not_found", "no such route")
     body = await read_body(request, limit=settings.max_event_bytes)
     if body is None:

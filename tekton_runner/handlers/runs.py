@@ -9,6 +9,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from ..models.ids import RunId, is_run_id, new_run_id
+from ..models.images import default_repository
 from ..models.runs import Run, RunState
 from ..models.spec import LocalSource, RunSpec, ZipSource
 from ..store.runs import DuplicateRequest, RunNotFound
@@ -21,7 +22,7 @@ routes = web.RouteTableDef()
 
 
 def image_reference(spec: RunSpec, run_id: RunId, registry: str) -> str:
-    repository = spec.image.repository or f"{registry.rstrip('/')}/{spec.workspace}-{spec.app.name}"
+    repository = spec.image.repository or default_repository(registry, spec.workspace, spec.app.name)
     return f"{repository}:{spec.image.tag or run_id}"
 
 

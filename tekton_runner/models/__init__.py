@@ -1,1 +1,2 @@
-"""Data: the run request, run state, Tekton events and settings. Imports nothing of the project."""
+"""Data (the run request, run state, Tekton events, settings) and the small primitives every layer shares
+(keyed locks, the clock). Imports nothing of the project."""

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from .ids import EventId, RunId
+from .images import ImageReference
 from .spec import RunSpec
 
 
@@ -105,7 +106,7 @@ class Run(BaseModel):
     def pinned_image(self) -> str:
         """The image the workspace runs: by digest when the build reported one."""
         if self.digest:
-            return f"{image_repository(self.image)}@{self.digest}"
+            return ImageReference.parse(self.image).pinned(self.digest)
         return self.image
 
     def step(self, name: StepName) -> Step:
@@ -113,11 +114,3 @@ class Run(BaseModel):
             if step.name == name:
                 return step
         return Step(name=name)
-
-
-def image_repository(reference: str) -> str:
-    """`host:5000/lib/shop:v1` -> `host:5000/lib/shop` (a registry port is not a tag)."""
-    reference = reference.split("@", 1)[0]
-    if reference.rfind(":") > reference.rfind("/"):
-        return reference[: reference.rfind(":")]
-    return reference

@@ -37,10 +37,6 @@ def _relative_path(value: str, field: str) -> str:
     return value
 
 
-def relative_path(value: str) -> str:
-    return _relative_path(value, "path")
-
-
 def git_url(value: str) -> str:
     """https://, ssh://, git:// or scp-like user@host:path; anything else (file://, http://) is refused."""
     if SCP_LIKE_GIT.match(value):

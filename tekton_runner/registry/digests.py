@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from ..models.images import ImageReference
+
 MANIFEST_TYPES = ", ".join((
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.oci.image.manifest.v1+json",
@@ -33,13 +35,13 @@ class Reference:
 
 def parse_reference(image: str) -> Reference:
     """`lenovo:8443/library/shop:r-1` -> registry, repository and tag (tag `latest` when absent)."""
-    registry, _, rest = image.partition("/")
-    if not rest or ("." not in registry and ":" not in registry and registry != "localhost"):
+    try:
+        parsed = ImageReference.parse(image)
+    except ValueError as error:
+        raise RegistryError(str(error)) from error
+    if parsed.registry is None:
         raise RegistryError(f"{image!r} does not name a registry host")
-    repository, tag = rest, "latest"
-    if rest.rfind(":") > rest.rfind("/"):
-        repository, tag = rest[: rest.rfind(":")], rest[rest.rfind(":") + 1:]
-    return Reference(registry, repository, tag)
+    return Reference(parsed.registry, parsed.repository, parsed.tag or "latest")
 
 
 def basic_authorization(username: str, password: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiosqlite
 
 from ..models.apps import AppRegistration, RegisteredApp
-from .database import Database, from_text, to_text, utcnow
+from .database import Database, from_text, to_text
 
 
 def _app(row: aiosqlite.Row) -> RegisteredApp:
@@ -23,7 +23,7 @@ class AppStore:
 
     async def save(self, registration: AppRegistration, image_repository: str) -> tuple[RegisteredApp, bool]:
         """Creates or replaces the app; True when it is new."""
-        now = to_text(utcnow())
+        now = to_text(self._db.clock.now())
         async with self._db.transaction() as connection:
             async with connection.execute("SELECT id FROM apps WHERE id = ?", (registration.app_id,)) as cursor:
                 existed = await cursor.fetchone() is not None

@@ -1,96 +1,18 @@
-"""Opens the SQLite database, applies the schema and serialises writes; used by every store module."""
+"""Opens the SQLite database, brings its schema up to date and serialises writes; used by every store module."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
-    workspace TEXT NOT NULL,
-    app TEXT NOT NULL,
-    spec_json TEXT NOT NULL,
-    state TEXT NOT NULL,
-    reason TEXT NOT NULL DEFAULT '',
-    message TEXT NOT NULL DEFAULT '',
-    image TEXT NOT NULL,
-    digest TEXT,
-    event_id TEXT,
-    taskrun_uid TEXT,
-    endpoint_json TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    accepted_at TEXT,
-    idempotency_key TEXT
-);
-CREATE INDEX IF NOT EXISTS runs_state ON runs (state);
-CREATE UNIQUE INDEX IF NOT EXISTS runs_idempotency ON runs (idempotency_key) WHERE idempotency_key IS NOT NULL;
-CREATE INDEX IF NOT EXISTS runs_app ON runs (workspace, app);
-CREATE TABLE IF NOT EXISTS steps (
-    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    state TEXT NOT NULL,
-    reason TEXT NOT NULL DEFAULT '',
-    message TEXT NOT NULL DEFAULT '',
-    started_at TEXT,
-    finished_at TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (run_id, name)
-);
-CREATE TABLE IF NOT EXISTS events (
-    key TEXT PRIMARY KEY,
-    run_id TEXT,
-    ce_id TEXT NOT NULL,
-    type TEXT NOT NULL,
-    received_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_subject ON events (run_id);
-CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
-CREATE TABLE IF NOT EXISTS uploads (
-    id TEXT PRIMARY KEY,
-    path TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    sha256 TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS archive_tokens (
-    token TEXT PRIMARY KEY,
-    run_id TEXT NOT NULL,
-    path TEXT NOT NULL,
-    used_at TEXT
-);
-CREATE TABLE IF NOT EXISTS apps (
-    id TEXT PRIMARY KEY,
-    workspace TEXT NOT NULL,
-    app TEXT NOT NULL,
-    registration_json TEXT NOT NULL,
-    image_repository TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS ports (
-    port INTEGER PRIMARY KEY,
-    workspace TEXT NOT NULL,
-    app TEXT NOT NULL,
-    run_id TEXT NOT NULL,
-    target_host TEXT,
-    target_port INTEGER,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    UNIQUE (workspace, app)
-);
-"""
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from ..models.clock import SYSTEM_CLOCK, Clock
+from .schema import migrate
 
 
 def to_text(moment: datetime | None) -> str | None:
@@ -104,13 +26,14 @@ def from_text(text: str | None) -> datetime | None:
 class Database:
     """One connection; a lock makes each write transaction atomic with respect to the others."""
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(self, connection: aiosqlite.Connection, clock: Clock = SYSTEM_CLOCK) -> None:
         self._connection = connection
+        self.clock = clock  # stamps created_at / updated_at / received_at
         self._lock = asyncio.Lock()
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, path: Path | str) -> AsyncIterator[Database]:
+    async def open(cls, path: Path | str, *, clock: Clock = SYSTEM_CLOCK) -> AsyncIterator[Database]:
         if str(path) != ":memory:":
             await asyncio.to_thread(Path(path).parent.mkdir, parents=True, exist_ok=True)
         connection = await aiosqlite.connect(str(path))
@@ -119,9 +42,8 @@ class Database:
             await connection.execute("PRAGMA journal_mode=WAL")
             await connection.execute("PRAGMA foreign_keys=ON")
             await connection.execute("PRAGMA synchronous=NORMAL")
-            await connection.executescript(SCHEMA)
-            await connection.commit()
-            yield cls(connection)
+            await migrate(connection)
+            yield cls(connection, clock)
         finally:
             await connection.close()
 

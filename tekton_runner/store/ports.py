@@ -8,7 +8,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from .database import Database, from_text, to_text, utcnow
+from .database import Database, from_text, to_text
 
 
 class PortTaken(Exception):
@@ -59,7 +59,7 @@ class PortStore:
         port_range: tuple[int, int], unusable: frozenset[int] = frozenset(),
     ) -> PortMapping:
         """The app keeps its port across redeploys; a requested port owned by another app is PortTaken."""
-        now = to_text(utcnow())
+        now = to_text(self._db.clock.now())
         async with self._db.transaction() as connection:
             existing = await _one(connection, "SELECT * FROM ports WHERE workspace = ? AND app = ?",
                                   (workspace, app))
@@ -94,7 +94,7 @@ class PortStore:
     async def set_target(self, port: int, host: str, target_port: int) -> None:
         await self._db.execute(
             "UPDATE ports SET target_host = ?, target_port = ?, updated_at = ? WHERE port = ?",
-            (host, target_port, to_text(utcnow()), port),
+            (host, target_port, to_text(self._db.clock.now()), port),
         )
 
     async def get(self, workspace: str, app: str) -> PortMapping | None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import aiosqlite
 
 from ..models.ids import EventId, RunId
 from ..models.runs import Endpoint, Run, RunState, Step, StepName, StepState
 from ..models.spec import RunSpec
-from .database import Database, from_text, to_text, utcnow
+from .database import Database, from_text, to_text
 
 
 class RunNotFound(LookupError):
@@ -70,7 +70,7 @@ class RunStore:
         self._db = database
 
     async def create(self, run_id: RunId, spec: RunSpec, image: str, *, idempotency_key: str | None = None) -> Run:
-        now = to_text(utcnow())
+        now = to_text(self._db.clock.now())
         async with self._db.transaction() as connection:
             if idempotency_key is not None:
                 async with connection.execute(
@@ -144,7 +144,7 @@ class RunStore:
         count = await self._db.execute(
             f"UPDATE runs SET state = ?, reason = ?, message = ?, updated_at = ?"
             f" WHERE id = ? AND state IN ({', '.join('?' * len(sources))})",
-            (to.value, reason, message, to_text(utcnow()), run_id, *sources),
+            (to.value, reason, message, to_text(self._db.clock.now()), run_id, *sources),
         )
         return count == 1
 
@@ -152,29 +152,30 @@ class RunStore:
         """Updates the run's reason and message without changing its state."""
         await self._db.execute(
             "UPDATE runs SET reason = ?, message = ?, updated_at = ? WHERE id = ?",
-            (reason, message, to_text(utcnow()), run_id),
+            (reason, message, to_text(self._db.clock.now()), run_id),
         )
 
     async def record_build(self, run_id: RunId, *, taskrun_uid: str | None, digest: str | None) -> None:
         await self._db.execute(
             "UPDATE runs SET taskrun_uid = COALESCE(?, taskrun_uid), digest = COALESCE(?, digest),"
             " updated_at = ? WHERE id = ?",
-            (taskrun_uid, digest, to_text(utcnow()), run_id),
+            (taskrun_uid, digest, to_text(self._db.clock.now()), run_id),
         )
 
     async def set_endpoint(self, run_id: RunId, endpoint: Endpoint | None) -> None:
         await self._db.execute(
             "UPDATE runs SET endpoint_json = ?, updated_at = ? WHERE id = ?",
-            (endpoint.model_dump_json() if endpoint else None, to_text(utcnow()), run_id),
+            (endpoint.model_dump_json() if endpoint else None, to_text(self._db.clock.now()), run_id),
         )
 
     async def save_step(self, run_id: RunId, step: Step) -> None:
         async with self._db.transaction() as connection:
-            await _write_step(connection, run_id, step)
+            await _write_step(connection, run_id, step, self._db.clock.now())
 
     async def accept(self, run_id: RunId, event_id: EventId | None, build: Step) -> bool:
         """PENDING -> BUILDING with the EventListener's event id and the build step, in one transaction."""
-        now = to_text(utcnow())
+        moment = self._db.clock.now()
+        now = to_text(moment)
         async with self._db.transaction() as connection:
             cursor = await connection.execute(
                 "UPDATE runs SET state = ?, event_id = COALESCE(?, event_id), accepted_at = ?, reason = '',"
@@ -183,7 +184,7 @@ class RunStore:
             )
             if cursor.rowcount != 1:
                 return False
-            await _write_step(connection, run_id, build)
+            await _write_step(connection, run_id, build, moment)
             return True
 
     async def latest_succeeded(self, workspace: str, app: str) -> Run | None:
@@ -199,7 +200,7 @@ class RunStore:
         async with self._db.transaction() as connection:
             cursor = await connection.execute(
                 "INSERT OR IGNORE INTO events (key, run_id, ce_id, type, received_at) VALUES (?, ?, ?, ?, ?)",
-                (key, run_id, ce_id, type_, to_text(utcnow())),
+                (key, run_id, ce_id, type_, to_text(self._db.clock.now())),
             )
             if cursor.rowcount != 1:
                 return False
@@ -213,7 +214,7 @@ class RunStore:
     async def prune_events(self, *, older_than: timedelta) -> int:
         """Forgets processed events received before the retention period; returns how many."""
         return await self._db.execute(
-            "DELETE FROM events WHERE received_at < ?", (to_text(utcnow() - older_than),)
+            "DELETE FROM events WHERE received_at < ?", (to_text(self._db.clock.now() - older_than),)
         )
 
     async def count_events(self) -> int:
@@ -221,12 +222,12 @@ class RunStore:
         return int(row[0]) if row else 0
 
 
-async def _write_step(connection: aiosqlite.Connection, run_id: RunId, step: Step) -> None:
+async def _write_step(connection: aiosqlite.Connection, run_id: RunId, step: Step, now: datetime) -> None:
     await connection.execute(
         "UPDATE steps SET state = ?, reason = ?, message = ?, started_at = ?, finished_at = ?,"
         " attempts = ? WHERE run_id = ? AND name = ?",
         (step.state.value, step.reason, step.message, to_text(step.started_at),
          to_text(step.finished_at), step.attempts, run_id, step.name.value),
     )
-    await connection.execute("UPDATE runs SET updated_at = ? WHERE id = ?", (to_text(utcnow()), run_id))
+    await connection.execute("UPDATE runs SET updated_at = ? WHERE id = ?", (to_text(now), run_id))
 

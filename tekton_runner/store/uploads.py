@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..models.ids import RunId, UploadId
-from .database import Database, to_text, utcnow
+from .database import Database, to_text
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class UploadStore:
     async def add(self, upload: Upload) -> None:
         await self._db.execute(
             "INSERT INTO uploads (id, path, size, sha256, created_at) VALUES (?, ?, ?, ?, ?)",
-            (upload.id, str(upload.path), upload.size, upload.sha256, to_text(utcnow())),
+            (upload.id, str(upload.path), upload.size, upload.sha256, to_text(self._db.clock.now())),
         )
 
     async def get(self, upload_id: str) -> Upload | None:
@@ -47,7 +47,7 @@ class UploadStore:
         async with self._db.transaction() as connection:
             cursor = await connection.execute(
                 "UPDATE archive_tokens SET used_at = ? WHERE token = ? AND used_at IS NULL",
-                (to_text(utcnow()), token),
+                (to_text(self._db.clock.now()), token),
             )
             if cursor.rowcount != 1:
                 return None

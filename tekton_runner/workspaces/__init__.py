@@ -2,6 +2,7 @@
 dependency images through the mirror and the idle-TTL policy. Called by the chain and the HTTP API.
 """
 
+from ..models.settings import WorkspaceSettings
 from .choosing import kube_for, provisioner_for
 from .errors import (
     InvalidWorkspace,
@@ -17,11 +18,10 @@ from .images import DependencyImages, dependency_images, mirrored_image
 from .kind import KindProvisioner, PortsExhausted
 from .kind_cli import KindCli
 from .namespaces import NamespaceProvisioner
-from .settings import ENV_NAMES, WorkspaceSettings
 from .targets import Provisioner, WorkspaceTarget, checked_name, cluster_name, namespace_of
 
 __all__ = [
-    "ENV_NAMES", "DependencyImages", "InvalidWorkspace", "KindCli", "KindFailed", "KindMissing",
+    "DependencyImages", "InvalidWorkspace", "KindCli", "KindFailed", "KindMissing",
     "KindProvisioner", "NamespaceProvisioner", "PortsExhausted", "Provisioner", "RegistryConfigError",
     "WorkspaceActivity", "WorkspaceBusy", "WorkspaceConflict", "WorkspaceError", "WorkspaceSettings",
     "WorkspaceTarget", "checked_name", "cluster_name", "dependency_images", "expired_workspaces",

@@ -7,9 +7,9 @@ from contextlib import asynccontextmanager
 
 from ..kube import Kube
 from ..manifests import Renderer
+from ..models.settings import WorkspaceSettings
 from .kind import KindProvisioner
 from .namespaces import NamespaceProvisioner
-from .settings import WorkspaceSettings
 from .targets import Provisioner, WorkspaceTarget
 
 

@@ -4,45 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DOCKER_HUB = "docker.io"
-_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io"}
-
-
-@dataclass(frozen=True)
-class ImageName:
-    """A reference split the way Docker reads it: registry, repository path, then `:tag` / `@digest`."""
-
-    registry: str
-    repository: str
-    suffix: str  # ":7-alpine", "@sha256:...", ":1@sha256:..." or ""
-
-    @classmethod
-    def parse(cls, reference: str) -> ImageName:
-        if not reference or reference != reference.strip() or "://" in reference:
-            raise ValueError(f"not an image reference: {reference!r}")
-        name, at, digest = reference.partition("@")
-        first, slash, rest = name.partition("/")
-        # Docker's rule: the first component is a registry when it has a dot or a port, or is localhost.
-        if slash and ("." in first or ":" in first or first == "localhost"):
-            registry, path = first, rest
-        else:
-            registry, path = DOCKER_HUB, name
-        last_slash = path.rfind("/")
-        colon = path.rfind(":")
-        if colon > last_slash:
-            path, tag = path[:colon], path[colon:]
-        else:
-            tag = ""
-        if not path:
-            raise ValueError(f"not an image reference: {reference!r}")
-        if registry in _HUB_ALIASES:
-            registry = DOCKER_HUB
-            if "/" not in path:
-                path = f"library/{path}"
-        return cls(registry=registry, repository=path, suffix=tag + (at + digest if at else ""))
-
-    def __str__(self) -> str:
-        return f"{self.registry}/{self.repository}{self.suffix}"
+from ..models.images import ImageReference
 
 
 def mirrored_image(reference: str, mirror_prefix: str | None) -> str:
@@ -53,8 +15,8 @@ def mirrored_image(reference: str, mirror_prefix: str | None) -> str:
     """
     if not mirror_prefix:
         return reference
-    image = ImageName.parse(reference)
-    if image.registry != DOCKER_HUB:
+    image = ImageReference.parse(reference)
+    if not image.on_docker_hub:
         return reference
     return f"{mirror_prefix.rstrip('/')}/{image.repository}{image.suffix}"
 

@@ -12,13 +12,13 @@ from pathlib import Path
 
 from ..kube import Kube
 from ..manifests import Renderer
+from ..models.locks import KeyedLocks
+from ..models.settings import WorkspaceSettings
 from .errors import InvalidWorkspace, WorkspaceError
 from .kind_cli import KindCli
 from .kind_config import NodeFiles, PortBlock, cluster_config, dump, node_files, port_blocks
-from .locking import KeyedLocks
 from .preparing import prepare_namespace
 from .resolving import pinned_addresses
-from .settings import WorkspaceSettings
 from .targets import WorkspaceTarget, checked_name, cluster_name, namespace_of
 
 Connect = Callable[[str], AbstractAsyncContextManager[Kube]]
@@ -43,7 +43,7 @@ class KindProvisioner:
         self._state: Path = settings.kind_state_dir
         self._cli = cli or KindCli(settings.kind_binary)
         self._connect = connect
-        self._locks = KeyedLocks()
+        self._locks: KeyedLocks[str] = KeyedLocks()
         self._ports_lock = asyncio.Lock()  # port blocks are shared by all clusters
 
     def kubeconfig_path(self, workspace: str) -> Path:

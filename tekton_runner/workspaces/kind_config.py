@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
+from ..models.settings import WorkspaceSettings
 from . import toml_writing
-from .settings import WorkspaceSettings
 
 API_VERSION = "kind.x-k8s.io/v1alpha4"
 CERTS_DIR = "/etc/containerd/certs.d"

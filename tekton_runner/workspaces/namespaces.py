@@ -6,11 +6,11 @@ import builtins
 
 from ..kube import Kube
 from ..manifests import Renderer
+from ..models.locks import KeyedLocks
+from ..models.settings import WorkspaceSettings
 from ..models.taskruns import MANAGED_BY_LABEL, MANAGER, WORKSPACE_LABEL
 from .errors import InvalidWorkspace, WorkspaceBusy
-from .locking import KeyedLocks
 from .preparing import check_namespace, is_managed, prepare_namespace
-from .settings import WorkspaceSettings
 from .targets import WorkspaceTarget, checked_name, namespace_of
 
 
@@ -22,7 +22,7 @@ class NamespaceProvisioner:
         self._renderer = renderer
         self._settings = settings
         self._node_address = node_address  # Settings.node_address: None lets the chain ask the cluster
-        self._locks = KeyedLocks()
+        self._locks: KeyedLocks[str] = KeyedLocks()
 
     def _target(self, workspace: str) -> WorkspaceTarget:
         return WorkspaceTarget(

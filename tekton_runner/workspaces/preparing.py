@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from ..kube import Kube, KubeObject, NotFound
 from ..manifests import Renderer
+from ..models.settings import WorkspaceSettings
 from ..models.taskruns import MANAGED_BY_LABEL, MANAGER, WORKSPACE_LABEL
 from . import registry_auth
 from .errors import WorkspaceBusy, WorkspaceConflict
-from .settings import WorkspaceSettings
 
 TEMPLATE = "workspace.yaml.j2"
 

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..models.settings import WorkspaceSettings
 from .errors import RegistryConfigError
-from .settings import WorkspaceSettings
 
 
 def docker_config(registry_host: str, username: str, password: str) -> dict[str, Any]:
@@ -39,7 +39,8 @@ async def pull_config(settings: WorkspaceSettings) -> dict[str, Any] | None:
     if settings.registry_docker_config is not None:
         return await asyncio.to_thread(_read, settings.registry_docker_config)
     if settings.registry_username is not None and settings.registry_password is not None:
-        return docker_config(settings.registry_host, settings.registry_username, settings.registry_password)
+        return docker_config(settings.registry_host, settings.registry_username,
+                             settings.registry_password.get_secret_value())
     return None
 
 

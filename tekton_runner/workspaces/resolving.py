@@ -10,9 +10,9 @@ import asyncio
 import ipaddress
 import socket
 
+from ..models.settings import WorkspaceSettings
 from .errors import RegistryConfigError
 from .kind_config import names_to_pin
-from .settings import WorkspaceSettings
 
 
 def _reachable_from_node(address: str) -> bool:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Protocol
 
 from ..models.ids import DNS_LABEL_PATTERN, workspace_namespace
+from ..models.settings import ProvisionerKind
 from .errors import InvalidWorkspace
 
-ProvisionerKind = Literal["namespace", "kind"]
 # kind refuses cluster names over 50 characters; "ws-" leaves 47, and the run spec allows 40.
 MAX_WORKSPACE_NAME = 47
 

@@ -21,9 +21,9 @@ from tekton_runner.app import create_app
 from tekton_runner.chain.executing import RetryPolicy
 from tekton_runner.chain.orchestrating import Orchestrator
 from tekton_runner.handlers.keys import ORCHESTRATOR
+from tekton_runner.models.clock import SYSTEM_CLOCK, Clock
 from tekton_runner.models.runs import RunState
 from tekton_runner.models.settings import Settings
-from tekton_runner.workspaces import WorkspaceSettings
 from tests.fakes import FakeKubeApi
 from tests.integration.simulation import Controllers
 
@@ -74,14 +74,15 @@ class Harness:
     settings: Settings
     client: TestClient | None = None
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
-    workspace_settings: WorkspaceSettings | None = None
+    clock: Clock = SYSTEM_CLOCK  # a FakeClock makes deadlines and back-off run on fake time
 
-    async def start(self, **changes: Any) -> TestClient:
+    async def start(self, *, workspaces: dict[str, Any] | None = None, **changes: Any) -> TestClient:
+        if workspaces:
+            changes["workspaces"] = replace(self.settings.workspaces, **workspaces)
         if changes:
-            self.settings = self.settings.model_copy(update=changes)
+            self.settings = Settings(**{**dict(self.settings), **changes})  # validated like the real ones
         self.registry = CollectorRegistry()
-        app = create_app(self.settings, registry=self.registry, resync=False,
-                         workspace_settings=self.workspace_settings,
+        app = create_app(self.settings, registry=self.registry, resync=False, clock=self.clock,
                          retry=RetryPolicy(attempts=4, base_delay=0.0, max_delay=0.0))
         self.client = TestClient(TestServer(app))
         await self.client.start_server()

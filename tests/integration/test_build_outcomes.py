@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.fakes.clock import FakeClock
 from tests.integration.harness import Harness, spec
 
 
@@ -22,8 +23,13 @@ async def test_failed_build_fails_run_and_deploys_nothing(harness: Harness) -> N
 async def test_accepted_request_without_taskrun_fails_after_timeout(harness: Harness) -> None:
     harness.listener.create_taskruns = False  # the EventListener answered 202 but its template failed
     await harness.stop()
-    await harness.start(taskrun_appear_timeout=0.0)
+    harness.clock = clock = FakeClock()
+    await harness.start(taskrun_appear_timeout=120.0)
     run_id = (await harness.post_run(spec()))["run_id"]
+    clock.advance(119)
+    await harness.orchestrator.resync()
+    assert (await harness.run(run_id))["state"] == "building"  # Tekton may still be creating it
+    clock.advance(2)
     await harness.orchestrator.resync()
     run = await harness.run(run_id)
     assert run["state"] == "failed" and run["reason"] == "build:TaskRunNotCreated"
@@ -49,8 +55,14 @@ async def test_eventlistener_down_keeps_run_then_sends_it_once_it_is_back(harnes
 async def test_eventlistener_down_past_the_deadline_fails_the_run(harness: Harness) -> None:
     harness.listener.status = 503
     await harness.stop()
-    await harness.start(dispatch_deadline=0.0)
+    harness.clock = clock = FakeClock()
+    await harness.start(dispatch_deadline=600.0)
     run_id = (await harness.post_run(spec()))["run_id"]
+    clock.advance(599)
+    await harness.orchestrator.resync()
+    assert (await harness.run(run_id))["state"] == "pending"  # re-sent until the deadline
+    clock.advance(2)
+    await harness.orchestrator.resync()
     run = await harness.run(run_id)
     assert run["state"] == "failed" and run["reason"] == "build:EventListenerUnavailable"
 

@@ -43,8 +43,8 @@ async def registry() -> AsyncIterator[TestServer]:
 
 async def test_digest_is_read_from_the_registry(harness: Harness, registry: TestServer) -> None:
     await harness.stop()
-    await harness.start(registry_scheme="http", registry=f"127.0.0.1:{registry.port}/library",
-                        registry_username="robot", registry_password="pw")
+    await harness.start(registry=f"127.0.0.1:{registry.port}/library", workspaces={
+        "registry_http": True, "registry_username": "robot", "registry_password": "pw"})
     image = {"repository": f"127.0.0.1:{registry.port}/library/shop", "tag": "v7"}
     run_id = (await harness.post_run(spec(image=image, dependency={"type": "none"},
                                           migration={"enabled": False})))["run_id"]
@@ -59,8 +59,8 @@ async def test_digest_is_read_from_the_registry(harness: Harness, registry: Test
 
 async def test_unknown_digest_deploys_by_tag_and_says_so(harness: Harness, registry: TestServer) -> None:
     await harness.stop()
-    await harness.start(registry_scheme="http", registry=f"127.0.0.1:{registry.port}/library",
-                        registry_username="robot", registry_password="pw")
+    await harness.start(registry=f"127.0.0.1:{registry.port}/library", workspaces={
+        "registry_http": True, "registry_username": "robot", "registry_password": "pw"})
     image = {"repository": f"127.0.0.1:{registry.port}/library/shop", "tag": "missing"}
     run_id = (await harness.post_run(spec(image=image, dependency={"type": "none"},
                                           migration={"enabled": False})))["run_id"]

@@ -10,7 +10,6 @@ from typing import Any
 
 import yaml
 
-from tekton_runner.workspaces import WorkspaceSettings
 from tests.fakes.faults import RecordedRequest
 from tests.fakes.paths import ResourcePath, parse
 from tests.integration.harness import BUILD_NS, Harness, spec
@@ -80,9 +79,7 @@ async def _every_flow(harness: Harness) -> None:
     harness.fake.put_object({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"},
                              "status": {"addresses": [{"type": "InternalIP", "address": "127.0.0.1"}]}})
     await harness.stop()
-    harness.workspace_settings = WorkspaceSettings(registry_host="harbor.test", registry_username="robot",
-                                                   registry_password="s3cret")
-    await harness.start(node_address=None)
+    await harness.start(node_address=None, workspaces={"registry_username": "robot", "registry_password": "s3cret"})
     first = await harness.run_to_success(spec())  # workspace, dependency, migration, app, node address
     failing = (await harness.post_run(spec()))["run_id"]  # a failed migration: its Pod's log is read
     job = f"shop-migrate-{failing[2:10]}"

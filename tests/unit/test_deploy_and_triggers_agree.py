@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tekton_runner.models.settings import settings_from_env
+from tekton_runner.models.environment import settings_from_env
 from tests.unit.test_triggers_kustomization_installs_with_one_command import kustomize_build, settings
 from tests.unit.test_triggers_support import REPO, TRIGGERS_DIR, all_schema_errors
 

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tekton_runner.models.environment import settings_from_env
 from tekton_runner.models.ids import RunId
 from tekton_runner.models.logcontext import bind, bind_run, bound, configure
 from tekton_runner.models.runs import Run, RunState
-from tekton_runner.models.settings import settings_from_env
 from tekton_runner.models.spec import RunSpec
 
 RUN = Run(

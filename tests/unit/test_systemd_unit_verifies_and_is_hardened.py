@@ -8,7 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tekton_runner.models.settings import settings_from_env
+from tekton_runner.models.environment import settings_from_env
 
 SYSTEMD_DIR = Path(__file__).resolve().parents[2] / "deploy" / "systemd"
 UNIT = SYSTEMD_DIR / "tekton-runner.service"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tekton_runner.handlers.events import dedup_key, parse_event
-from tekton_runner.models.runs import image_repository
+from tekton_runner.models.images import ImageReference
 from tekton_runner.models.taskruns import Outcome, TaskRunEvent, TaskRunView
 
 DIGEST = "sha256:" + "0f" * 32
@@ -76,4 +76,4 @@ def test_pipelinerun_event_is_not_a_taskrun_event() -> None:
     ("shop@sha256:" + "1" * 64, "shop"),
 ])
 def test_image_repository_keeps_the_registry_port(reference: str, repository: str) -> None:
-    assert image_repository(reference) == repository
+    assert ImageReference.parse(reference).name == repository

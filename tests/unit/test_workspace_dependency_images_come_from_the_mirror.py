@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tekton_runner.workspaces.images import ImageName, dependency_images, mirrored_image
+from tekton_runner.workspaces.images import dependency_images, mirrored_image
 
 MIRROR = "lenovo:8443/dockerhub-proxy"
 
@@ -43,14 +43,3 @@ def test_both_dependencies_at_once() -> None:
     images = dependency_images("redis:7-alpine", "postgres:16-alpine", MIRROR)
     assert images.redis == "lenovo:8443/dockerhub-proxy/library/redis:7-alpine"
     assert images.postgres == "lenovo:8443/dockerhub-proxy/library/postgres:16-alpine"
-
-
-def test_a_registry_port_is_not_mistaken_for_a_tag() -> None:
-    image = ImageName.parse("registry.local:5000/team/app")
-    assert (image.registry, image.repository, image.suffix) == ("registry.local:5000", "team/app", "")
-
-
-@pytest.mark.parametrize("reference", ["", " redis", "https://docker.io/redis", "docker.io/:7"])
-def test_what_is_not_a_reference_is_refused(reference: str) -> None:
-    with pytest.raises(ValueError, match="not an image reference"):
-        ImageName.parse(reference)

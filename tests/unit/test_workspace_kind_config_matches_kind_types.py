@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tekton_runner.models.settings import WorkspaceSettings
 from tekton_runner.workspaces.kind_config import (
     CERTS_DIR,
     PIN_DIR,
@@ -20,7 +21,6 @@ from tekton_runner.workspaces.kind_config import (
     node_files,
     port_blocks,
 )
-from tekton_runner.workspaces.settings import WorkspaceSettings
 from tests.unit.test_workspace_support import problems
 
 NODE_DIR = Path("/var/lib/tekton-runner/kind/ws-demo")

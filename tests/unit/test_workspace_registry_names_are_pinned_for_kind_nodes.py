@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from tekton_runner.models.settings import WorkspaceSettings
 from tekton_runner.workspaces.errors import RegistryConfigError
 from tekton_runner.workspaces.resolving import pinned_addresses
-from tekton_runner.workspaces.settings import WorkspaceSettings
 
 BASE = WorkspaceSettings(provisioner="kind", registry_host="lenovo:8443")
 

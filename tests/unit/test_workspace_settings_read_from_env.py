@@ -1,4 +1,4 @@
-"""WorkspaceSettings from TEKTON_RUNNER_* variables, with defaults that follow the runner's settings."""
+"""The workspace part of the settings tree from TEKTON_RUNNER_* variables, with defaults that follow the runner's."""
 
 from __future__ import annotations
 
@@ -6,16 +6,21 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
-from tekton_runner.models.settings import Settings
-from tekton_runner.workspaces.settings import ENV_NAMES, WorkspaceSettings
+from tekton_runner.models.environment import settings_from_env, variables
+from tekton_runner.models.settings import WorkspaceSettings
 
-RUNNER = Settings(data_dir=Path("/srv/runner"), registry="harbor.lan:8443/library",
-                  public_url="http://runner.lan:8088")
+RUNNER = {"TEKTON_RUNNER_DATA_DIR": "/srv/runner", "TEKTON_RUNNER_REGISTRY": "harbor.lan:8443/library",
+          "TEKTON_RUNNER_PUBLIC_URL": "http://runner.lan:8088"}
+
+
+def from_env(environ: dict[str, str]) -> WorkspaceSettings:
+    return settings_from_env({**RUNNER, **environ}).workspaces
 
 
 def test_defaults_follow_the_runner_settings() -> None:
-    settings = WorkspaceSettings.from_env({}, RUNNER)
+    settings = from_env({})
     assert settings.provisioner == "namespace"
     assert settings.registry_host == "harbor.lan:8443"
     assert settings.kind_kubeconfig_dir == Path("/srv/runner/kubeconfigs")
@@ -45,7 +50,7 @@ def test_every_variable_is_read() -> None:
         "TEKTON_RUNNER_WORKSPACE_IDLE_TTL": "14400",
         "TEKTON_RUNNER_WORKSPACE_PINNED": "demo, staging",
     }
-    settings = WorkspaceSettings.from_env(environ, RUNNER)
+    settings = from_env(environ)
     assert settings == WorkspaceSettings(
         provisioner="kind", registry_host="lenovo:8443", registry_ca_file=Path("/etc/harbor/ca.pem"),
         registry_insecure=True, registry_http=False, registry_address="192.168.1.20",
@@ -59,17 +64,25 @@ def test_every_variable_is_read() -> None:
 
 
 def test_every_field_has_a_variable() -> None:
-    assert set(ENV_NAMES) == {field.name for field in fields(WorkspaceSettings)}
+    assert {path[1] for path in variables() if path[0] == "workspaces"} == {
+        field.name for field in fields(WorkspaceSettings)}
+
+
+def test_one_username_and_password_serve_pull_secrets_and_digest_reads() -> None:
+    settings = from_env({"TEKTON_RUNNER_REGISTRY_USERNAME": "robot", "TEKTON_RUNNER_REGISTRY_PASSWORD": "s3cret"})
+    assert settings.registry_username == "robot" and settings.pull_secret_name == "harbor-pull"
+    assert settings.registry_password is not None and settings.registry_password.get_secret_value() == "s3cret"
 
 
 def test_the_password_never_shows_in_repr() -> None:
-    settings = WorkspaceSettings(registry_host="harbor.test", registry_username="robot", registry_password="s3cret")
+    settings = WorkspaceSettings(registry_host="harbor.test", registry_username="robot",
+                                 registry_password=SecretStr("s3cret"))
     assert "s3cret" not in repr(settings)
     assert settings.pull_secret_name == "harbor-pull"
 
 
 def test_empty_optional_values_mean_unset() -> None:
-    settings = WorkspaceSettings.from_env({"TEKTON_RUNNER_MIRROR_PREFIX": ""}, RUNNER)
+    settings = from_env({"TEKTON_RUNNER_MIRROR_PREFIX": ""})
     assert settings.mirror_prefix is None
 
 
@@ -88,4 +101,4 @@ def test_empty_optional_values_mean_unset() -> None:
 ])
 def test_settings_that_cannot_work_are_refused(environ: dict[str, str], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        WorkspaceSettings.from_env(environ, RUNNER)
+        from_env(environ)

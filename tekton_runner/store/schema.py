@@ -1,0 +1,156 @@
+"""The database schema as numbered migrations and the code that applies them; called by `Database.open`.
+
+The version lives in SQLite's `PRAGMA user_version`. Each migration runs in one transaction together with
+the version bump, so a database is always at exactly one known version. Add a change as a new entry at the
+end of `MIGRATIONS`; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aiosqlite
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer tekton-runner; this one cannot know what its columns mean."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    summary: str
+    script: str  # SQL statements separated by semicolons
+
+    def statements(self) -> list[str]:
+        found: list[str] = []
+        pending = ""
+        for line in self.script.splitlines(keepends=True):
+            pending += line
+            if sqlite3.complete_statement(pending):
+                found.append(pending.strip())
+                pending = ""
+        if pending.strip():
+            raise ValueError(f"migration {self.version} ends in an incomplete statement: {pending.strip()!r}")
+        return found
+
+
+# Version 1 is the schema of the releases before versioning, kept with IF NOT EXISTS so that their
+# databases (user_version 0, tables present) are adopted as version 1 without change.
+_VERSION_1 = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    workspace TEXT NOT NULL,
+    app TEXT NOT NULL,
+    spec_json TEXT NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    message TEXT NOT NULL DEFAULT '',
+    image TEXT NOT NULL,
+    digest TEXT,
+    event_id TEXT,
+    taskrun_uid TEXT,
+    endpoint_json TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    accepted_at TEXT,
+    idempotency_key TEXT
+);
+CREATE INDEX IF NOT EXISTS runs_state ON runs (state);
+CREATE UNIQUE INDEX IF NOT EXISTS runs_idempotency ON runs (idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS runs_app ON runs (workspace, app);
+CREATE TABLE IF NOT EXISTS steps (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    message TEXT NOT NULL DEFAULT '',
+    started_at TEXT,
+    finished_at TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, name)
+);
+CREATE TABLE IF NOT EXISTS events (
+    key TEXT PRIMARY KEY,
+    run_id TEXT,
+    ce_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    received_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS uploads (
+    id TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS archive_tokens (
+    token TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    path TEXT NOT NULL,
+    used_at TEXT
+);
+CREATE TABLE IF NOT EXISTS apps (
+    id TEXT PRIMARY KEY,
+    workspace TEXT NOT NULL,
+    app TEXT NOT NULL,
+    registration_json TEXT NOT NULL,
+    image_repository TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ports (
+    port INTEGER PRIMARY KEY,
+    workspace TEXT NOT NULL,
+    app TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    target_host TEXT,
+    target_port INTEGER,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (workspace, app)
+);
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "runs, steps, events, uploads, archive tokens, apps and ports", _VERSION_1),
+    # IF NOT EXISTS: databases of the release that added these indexes before versioning already have them.
+    Migration(2, "processed events found by subject and pruned by age", """
+CREATE INDEX IF NOT EXISTS events_subject ON events (run_id);
+CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
+"""),
+)
+
+
+async def schema_version(connection: aiosqlite.Connection) -> int:
+    async with connection.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row is not None else 0
+
+
+async def migrate(connection: aiosqlite.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Applies every migration above the database's version in order; returns the version reached."""
+    latest = migrations[-1].version if migrations else 0
+    current = await schema_version(connection)
+    if current > latest:
+        raise SchemaTooNew(
+            f"the database has schema version {current}, newer than {latest}, the latest this tekton-runner "
+            "knows: run a newer tekton-runner, or point TEKTON_RUNNER_DATABASE at another file"
+        )
+    for migration in migrations:
+        if migration.version <= current:
+            continue
+        await connection.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in migration.statements():
+                await connection.execute(statement)
+            # PRAGMA takes no parameters; the version is an int from this module.
+            await connection.execute(f"PRAGMA user_version = {int(migration.version)}")
+        except BaseException:
+            await connection.rollback()
+            raise
+        await connection.commit()
+        current = migration.version
+    return current

@@ -6,6 +6,7 @@ import asyncio
 import hmac
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -21,10 +22,13 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # No request the API accepts nests deeper than 5 levels (a run's app.env values); 32 leaves room and keeps
 # every parser and validator far from Python's recursion limit.
 MAX_JSON_DEPTH = 32
+HEADER_TEXT = re.compile(r"[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?")
 # Headers of an HTTP error that the JSON body replaces; the others (Allow, Retry-After...) are kept.
 _BODY_HEADERS = frozenset({"content-type", "content-length", "content-encoding", "transfer-encoding"})
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/cloudevents", "/openapi.json"})
+# The sink behind its secret path (Tekton sends no bearer token) and the build's one-time archive links.
+OPEN_PREFIXES = ("/cloudevents/", "/sources/archive/")
 
 
 def problem(status: int, error: str, message: str, **extra: Any) -> web.Response:
@@ -91,6 +95,11 @@ def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not a JSON value")
 
 
+def header_text(value: str) -> bool:
+    """A header value of visible ASCII (inner spaces allowed), as an id or key stored by the runner must be."""
+    return HEADER_TEXT.fullmatch(value) is not None
+
+
 def nesting_depth(value: Any) -> int:
     """How deep arrays and objects nest in a parsed JSON value, walked without recursion."""
     deepest, pending = 0, [(value, 1)]
@@ -122,7 +131,13 @@ async def read_json(request: web.Request, *, limit: int) -> Any | web.Response:
         return too_deep
     except (ValueError, UnicodeDecodeError) as error:
         return problem(400, "malformed_json", f"the body is not valid JSON: {error}")
-    return too_deep if nesting_depth(parsed) > MAX_JSON_DEPTH else parsed
+    if nesting_depth(parsed) > MAX_JSON_DEPTH:
+        return too_deep
+    try:  # "\ud800" is valid JSON syntax but no text: nothing downstream (SQLite, YAML) could store it
+        json.dumps(parsed, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return problem(400, "malformed_json", "the body holds a lone UTF-16 surrogate escape, which is not text")
+    return parsed
 
 
 def middleware(token: str | None) -> Middleware:
@@ -130,7 +145,7 @@ def middleware(token: str | None) -> Middleware:
 
     @web.middleware
     async def errors_and_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-        open_path = request.path in OPEN_PATHS or request.path.startswith("/sources/archive/")
+        open_path = request.path in OPEN_PATHS or request.path.startswith(OPEN_PREFIXES)
         if expected is not None and not open_path:
             given = request.headers.get("Authorization", "").encode()
             if not hmac.compare_digest(given, expected):

@@ -8,11 +8,13 @@ from pathlib import Path
 
 from aiohttp import web
 
+from ..models.api import UploadReceipt
 from ..models.ids import new_upload_id
 from ..store.uploads import Upload
 from .archives import PackError, check_zip
 from .keys import CONTEXT, SETTINGS
 from .problems import body_chunks, invalid_field, problem
+from .views import answer
 
 routes = web.RouteTableDef()
 ZIP_TYPES = frozenset({"application/zip", "application/x-zip-compressed", "application/octet-stream"})
@@ -54,7 +56,7 @@ async def upload_source(request: web.Request) -> web.Response:
     finally:
         if not kept:
             await asyncio.to_thread(path.unlink, missing_ok=True)
-    return web.json_response({"upload_id": upload_id, "size": size, "sha256": digest.hexdigest()}, status=201)
+    return answer(UploadReceipt(upload_id=upload_id, size=size, sha256=digest.hexdigest()), status=201)
 
 
 @routes.get(ARCHIVE_LINK, allow_head=False)

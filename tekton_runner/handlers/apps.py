@@ -2,37 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from pydantic import ValidationError
 
 from ..chain import registering
 from ..kube import KubeError
+from ..models.api import AppDeleted, AppLinks, AppList, AppView
 from ..models.apps import TRIGGER_PREFIX, AppRegistration, RegisteredApp
 from .keys import CONTEXT, SETTINGS
 from .problems import invalid, problem, read_json
 from .runs import port_conflict
+from .views import answer
 
 routes = web.RouteTableDef()
 
 
-def app_view(app: RegisteredApp) -> dict[str, Any]:
+def app_view(app: RegisteredApp) -> AppView:
     registration = app.registration
-    return {
-        "id": app.id,
-        "workspace": registration.workspace,
-        "app": registration.app.name,
-        "repository": registration.source.url,
-        "branch": registration.source.branch,
-        "image_repository": app.image_repository,
-        "trigger": TRIGGER_PREFIX + app.id,
-        "registration": registration.model_dump(mode="json"),
-        "created_at": app.created_at.isoformat(),
-        "updated_at": app.updated_at.isoformat(),
-        "links": {"self": f"/apps/{app.id}", "runs": f"/runs?workspace={registration.workspace}"
-                  f"&app={registration.app.name}"},
-    }
+    return AppView(
+        id=app.id, workspace=registration.workspace, app=registration.app.name,
+        repository=registration.source.url, branch=registration.source.branch,
+        image_repository=app.image_repository, trigger=TRIGGER_PREFIX + app.id,
+        registration=registration, created_at=app.created_at, updated_at=app.updated_at,
+        links=AppLinks.model_validate({
+            "self": f"/apps/{app.id}",
+            "runs": f"/runs?workspace={registration.workspace}&app={registration.app.name}",
+        }),
+    )
 
 
 @routes.post("/apps")
@@ -52,13 +48,12 @@ async def register_app(request: web.Request) -> web.Response:
         app, created = await registering.register(ctx, registration)
     except KubeError as error:
         return problem(502, "trigger_not_applied", f"the webhook Trigger could not be applied: {error.message}")
-    return web.json_response(app_view(app), status=201 if created else 200,
-                             headers={"Location": f"/apps/{app.id}"})
+    return answer(app_view(app), status=201 if created else 200, headers={"Location": f"/apps/{app.id}"})
 
 
 @routes.get("/apps")
 async def list_apps(request: web.Request) -> web.Response:
-    return web.json_response({"apps": [app_view(app) for app in await request.app[CONTEXT].apps.all()]})
+    return answer(AppList(apps=[app_view(app) for app in await request.app[CONTEXT].apps.all()]))
 
 
 @routes.get("/apps/{app_id}")
@@ -66,7 +61,7 @@ async def get_app(request: web.Request) -> web.Response:
     app = await request.app[CONTEXT].apps.get(request.match_info["app_id"])
     if app is None:
         return problem(404, "not_found", f"no app {request.match_info['app_id']!r}")
-    return web.json_response(app_view(app))
+    return answer(app_view(app))
 
 
 @routes.delete("/apps/{app_id}")
@@ -78,4 +73,4 @@ async def delete_app(request: web.Request) -> web.Response:
         await registering.unregister(ctx, app_id)
     except KubeError as error:
         return problem(502, "trigger_not_deleted", f"the webhook Trigger could not be deleted: {error.message}")
-    return web.json_response({"id": app_id, "deleted": True})
+    return answer(AppDeleted(id=app_id, deleted=True))

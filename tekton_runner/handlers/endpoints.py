@@ -5,20 +5,24 @@ from __future__ import annotations
 import asyncio
 
 from aiohttp import web
+from pydantic import ValidationError
 
+from ..models.api import Address, EndpointQuery, EndpointView, ExternalAddress, ExternalMap, ExternalMapping
 from .keys import CONTEXT, FORWARD_VIEW, SETTINGS
 from .probing import reachable, split_address
-from .problems import invalid_field, problem
+from .problems import invalid, problem
+from .views import answer
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/endpoint")
 async def endpoint(request: web.Request) -> web.Response:
-    workspace, app = request.query.get("workspace", ""), request.query.get("app", "")
-    for field, value in (("workspace", workspace), ("app", app)):
-        if not value:
-            return invalid_field(field, "is required")
+    try:
+        query = EndpointQuery.model_validate(dict(request.query))
+    except ValidationError as error:
+        return invalid(error)
+    workspace, app = query.workspace, query.app
     ctx, settings = request.app[CONTEXT], request.app[SETTINGS]
     run = await ctx.runs.latest_succeeded(workspace, app)
     mapping = await ctx.ports.get(workspace, app)
@@ -31,13 +35,11 @@ async def endpoint(request: web.Request) -> web.Response:
     checks = await asyncio.gather(
         _check(host_local), _check(f"127.0.0.1:{mapping.port}" if mapping else None)
     )
-    return web.json_response({
-        "workspace": workspace,
-        "app": app,
-        "run_id": run.id if run else (mapping.run_id if mapping else None),
-        "host_local": {"address": host_local, "reachable": checks[0]},
-        "external": {"address": external, "port": mapping.port if mapping else None, "reachable": checks[1]},
-    })
+    return answer(EndpointView(
+        workspace=workspace, app=app, run_id=run.id if run else (mapping.run_id if mapping else None),
+        host_local=Address(address=host_local, reachable=checks[0]),
+        external=ExternalAddress(address=external, port=mapping.port if mapping else None, reachable=checks[1]),
+    ))
 
 
 async def _check(address: str | None) -> bool | None:
@@ -53,16 +55,9 @@ async def external_map(request: web.Request) -> web.Response:
     entries = []
     for mapping in await ctx.ports.all():
         target = f"{mapping.target_host}:{mapping.target_port}" if mapping.target_host else None
-        entries.append({
-            "workspace": mapping.workspace,
-            "app": mapping.app,
-            "run_id": mapping.run_id,
-            "external_port": mapping.port,
-            "external": f"{settings.public_host}:{mapping.port}",
-            "target": target,
-            "updated_at": mapping.updated_at.isoformat(),
+        entries.append(ExternalMapping(
+            workspace=mapping.workspace, app=mapping.app, run_id=mapping.run_id, external_port=mapping.port,
+            external=f"{settings.public_host}:{mapping.port}", target=target, updated_at=mapping.updated_at,
             **view.describe(mapping.port),
-        })
-    return web.json_response({"host": settings.public_host, "mappings": entries})
-
-
+        ))
+    return answer(ExternalMap(host=settings.public_host, mappings=entries))

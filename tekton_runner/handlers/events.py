@@ -21,11 +21,12 @@ from ..models.settings import reveal
 from ..models.taskruns import TASKRUN_EVENT_PREFIX, TaskRunEvent, TaskRunView
 from ..store.runs import RunNotFound
 from .keys import CONTEXT, ORCHESTRATOR, SETTINGS
-from .problems import problem, read_body
+from .problems import header_text, problem, read_body
 
 log = logging.getLogger("tekton_runner.events")
 routes = web.RouteTableDef()
 LIVE = (RunState.PENDING, RunState.BUILDING)
+REQUIRED_HEADERS = ("ce-id", "ce-source", "ce-specversion", "ce-type")
 
 
 def parse_event(headers: dict[str, str], body: bytes) -> TaskRunEvent | None:
@@ -35,6 +36,13 @@ def parse_event(headers: dict[str, str], body: bytes) -> TaskRunEvent | None:
     except Exception as error:  # the SDK raises several unrelated types for malformed input
         raise ValueError(f"not a CloudEvent: {error}") from error
     attributes = event.get_attributes()
+    given = {name.lower(): value for name, value in headers.items()}
+    binary = not given.get("content-type", "").startswith("application/cloudevents")
+    if binary and (missing := [name for name in REQUIRED_HEADERS if not header_text(given.get(name, ""))]):
+        # The SDK would make a missing id or specversion up; header values are percent-encoded ASCII.
+        raise ValueError(f"not a CloudEvent: {', '.join(missing)} missing or not visible ASCII")
+    if not all(str(attributes.get(name, "")).isprintable() for name in ("id", "source", "type")):
+        raise ValueError("not a CloudEvent: id, source and type must be printable text")
     type_ = str(attributes.get("type", ""))
     if not type_.startswith(TASKRUN_EVENT_PREFIX):
         return None

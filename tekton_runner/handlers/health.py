@@ -6,15 +6,17 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ..kube import KubeError
-from .keys import CONTEXT, REGISTRY
+from ..models.api import Health, Readiness
+from .keys import CONTEXT, REGISTRY, SETTINGS
 from .openapi import openapi_document
+from .views import answer
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    return answer(Health(status="ok"))
 
 
 @routes.get("/readyz")
@@ -33,7 +35,7 @@ async def readyz(request: web.Request) -> web.Response:
     except KubeError as error:
         checks["kubernetes"] = f"failed: {error.message}"
     ready = all(value == "ok" for value in checks.values())
-    return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+    return answer(Readiness(ready=ready, checks=checks), status=200 if ready else 503)
 
 
 @routes.get("/metrics")
@@ -44,4 +46,4 @@ async def metrics(request: web.Request) -> web.Response:
 
 @routes.get("/openapi.json")
 async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(openapi_document())
+    return web.json_response(openapi_document(secured=bool(request.app[SETTINGS].token)))

@@ -8,6 +8,7 @@ from pathlib import Path
 from aiohttp import web
 from pydantic import ValidationError
 
+from ..models.api import RunList, RunsQuery
 from ..models.ids import RunId, is_run_id, new_run_id
 from ..models.images import default_repository
 from ..models.runs import Run, RunState
@@ -15,8 +16,8 @@ from ..models.spec import LocalSource, RunSpec, ZipSource
 from ..store.runs import DuplicateRequest, RunNotFound
 from .archives import PackError, pack_directory
 from .keys import CONTEXT, FORWARD_VIEW, ORCHESTRATOR, SETTINGS
-from .problems import invalid, invalid_field, problem, read_json
-from .views import run_view
+from .problems import header_text, invalid, invalid_field, problem, read_json
+from .views import answer, run_view
 
 routes = web.RouteTableDef()
 
@@ -43,8 +44,8 @@ async def create_run(request: web.Request) -> web.Response:
         return invalid(error)
     key = request.headers.get("Idempotency-Key")
     if key is not None:
-        if not 1 <= len(key) <= 255:
-            return invalid_field("Idempotency-Key", "must be 1 to 255 characters")
+        if not 1 <= len(key) <= 255 or not header_text(key):
+            return invalid_field("Idempotency-Key", "must be 1 to 255 visible ASCII characters")
         if (earlier := await ctx.runs.find_by_key(key)) is not None:
             return _replay(earlier, spec)
     run_id = new_run_id()
@@ -70,8 +71,7 @@ async def create_run(request: web.Request) -> web.Response:
     except DuplicateRequest as duplicate:  # the same key raced in from another request
         return _replay(await ctx.runs.get(duplicate.run_id), spec)
     run = await request.app[ORCHESTRATOR].submit(run)
-    return web.json_response(run_view(run, brief=True), status=202,
-                             headers={"Location": f"/runs/{run.id}"})
+    return answer(run_view(run, brief=True), status=202, headers={"Location": f"/runs/{run.id}"})
 
 
 async def port_conflict(request: web.Request, workspace: str, app: str, requested: int | None) -> web.Response | None:
@@ -93,7 +93,7 @@ def _replay(earlier: Run, spec: RunSpec) -> web.Response:
     if earlier.spec != spec:
         return problem(409, "idempotency_key_reused",
                        f"Idempotency-Key was used for run {earlier.id} with a different request")
-    return web.json_response(run_view(earlier, brief=True), status=200, headers={"Location": f"/runs/{earlier.id}"})
+    return answer(run_view(earlier, brief=True), status=200, headers={"Location": f"/runs/{earlier.id}"})
 
 
 async def _run_or_404(request: web.Request) -> Run | web.Response:
@@ -108,22 +108,14 @@ async def _run_or_404(request: web.Request) -> Run | web.Response:
 
 @routes.get("/runs")
 async def list_runs(request: web.Request) -> web.Response:
-    query = request.query
-    states: list[RunState] = []
-    if "state" in query:
-        try:
-            states = [RunState(value) for value in query["state"].split(",")]
-        except ValueError:
-            allowed = ", ".join(state.value for state in RunState)
-            return invalid_field("state", f"must be one of {allowed}")
     try:
-        limit = min(int(query.get("limit", "100")), 1000)
-    except ValueError:
-        return invalid_field("limit", "must be a whole number")
-    runs = await request.app[CONTEXT].runs.list(
-        states=states, workspace=query.get("workspace"), app=query.get("app"), limit=max(limit, 1)
-    )
-    return web.json_response({"runs": [run_view(run, brief=True) for run in runs]})
+        query = RunsQuery.model_validate(dict(request.query))
+    except ValidationError as error:
+        return invalid(error)
+    states = [RunState(value) for value in query.state.split(",")] if query.state else []
+    limit = min(max(query.limit if query.limit is not None else 100, 1), 1000)
+    runs = await request.app[CONTEXT].runs.list(states=states, workspace=query.workspace, app=query.app, limit=limit)
+    return answer(RunList(runs=[run_view(run, brief=True) for run in runs]))
 
 
 @routes.get("/runs/{run_id}")
@@ -131,7 +123,7 @@ async def get_run(request: web.Request) -> web.Response:
     run = await _run_or_404(request)
     if isinstance(run, web.Response):
         return run
-    return web.json_response(run_view(run))
+    return answer(run_view(run))
 
 
 @routes.delete("/runs/{run_id}")
@@ -140,4 +132,4 @@ async def delete_run(request: web.Request) -> web.Response:
     if isinstance(run, web.Response):
         return run
     deleted = await request.app[ORCHESTRATOR].delete(run.id)
-    return web.json_response(run_view(deleted))
+    return answer(run_view(deleted))

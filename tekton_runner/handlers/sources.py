@@ -1,4 +1,4 @@
-"""POST /sources (upload a zip) and GET /sources/archive/{token} (the build's one-time download)."""
+"""POST /sources (upload a zip) and GET|HEAD /sources/archive/{token} (the build's one-time download)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,17 @@ from pathlib import Path
 
 from aiohttp import web
 
+from ..models.api import UploadReceipt
 from ..models.ids import new_upload_id
 from ..store.uploads import Upload
 from .archives import PackError, check_zip
 from .keys import CONTEXT, SETTINGS
-from .problems import invalid_field, problem
+from .problems import body_chunks, invalid_field, problem
+from .views import answer
 
 routes = web.RouteTableDef()
 ZIP_TYPES = frozenset({"application/zip", "application/x-zip-compressed", "application/octet-stream"})
+ARCHIVE_LINK = "/sources/archive/{token}"
 
 
 @routes.post("/sources")
@@ -35,7 +38,7 @@ async def upload_source(request: web.Request) -> web.Response:
     handle = await asyncio.to_thread(path.open, "wb")
     try:
         try:
-            async for chunk in request.content.iter_chunked(1 << 18):
+            async for chunk in body_chunks(request):
                 size += len(chunk)
                 if size > limit:
                     return problem(413, "too_large", f"the zip is larger than {limit} bytes")
@@ -53,12 +56,29 @@ async def upload_source(request: web.Request) -> web.Response:
     finally:
         if not kept:
             await asyncio.to_thread(path.unlink, missing_ok=True)
-    return web.json_response({"upload_id": upload_id, "size": size, "sha256": digest.hexdigest()}, status=201)
+    return answer(UploadReceipt(upload_id=upload_id, size=size, sha256=digest.hexdigest()), status=201)
 
 
-@routes.get("/sources/archive/{token}")
+@routes.get(ARCHIVE_LINK, allow_head=False)
 async def download_archive(request: web.Request) -> web.StreamResponse:
     path: Path | None = await request.app[CONTEXT].uploads.redeem(request.match_info["token"])
     if path is None:
         return problem(404, "not_found", "unknown or already used archive link")
     return web.FileResponse(path, headers={"Content-Type": "application/zip"})
+
+
+@routes.head(ARCHIVE_LINK)
+async def probe_archive(request: web.Request) -> web.StreamResponse:
+    """What a GET would answer, without using the link up (proxies and link checkers send HEAD first)."""
+    path = await request.app[CONTEXT].uploads.unredeemed(request.match_info["token"])
+    size = None if path is None else await asyncio.to_thread(_size, path)
+    if size is None:
+        return problem(404, "not_found", "unknown or already used archive link")
+    return web.Response(headers={"Content-Type": "application/zip", "Content-Length": str(size)})
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return None

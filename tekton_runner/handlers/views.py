@@ -1,37 +1,32 @@
-"""How runs look in API responses."""
+"""How runs look in API responses, and JSON answers built from the models in models/api.py."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
+from aiohttp import web
+
+from ..models.api import Answer, RunDetail, RunLinks, RunSummary
 from ..models.runs import Run
 
 
-def run_view(run: Run, *, brief: bool = False) -> dict[str, Any]:
-    links = {"self": f"/runs/{run.id}"}
-    if run.endpoint is not None:
-        links["endpoint"] = f"/endpoint?workspace={run.workspace}&app={run.app}"
-    view: dict[str, Any] = {
-        "run_id": run.id,
-        "state": run.state.value,
-        "reason": run.reason,
-        "message": run.message,
-        "workspace": run.workspace,
-        "app": run.app,
-        "links": links,
-    }
-    if brief:
-        return view
-    view.update({
-        "image": run.image,
-        "digest": run.digest,
-        "deployed_image": run.pinned_image if run.digest else run.image,
-        "event_id": run.event_id,
-        "taskrun_uid": run.taskrun_uid,
-        "endpoint": run.endpoint.model_dump(mode="json") if run.endpoint else None,
-        "created_at": run.created_at.isoformat(),
-        "updated_at": run.updated_at.isoformat(),
-        "steps": [step.model_dump(mode="json") for step in run.steps],
-        "spec": run.spec.model_dump(mode="json"),
+def answer(model: Answer, *, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
+    """The model as the JSON body, every field present (absent values as null)."""
+    return web.json_response(model.model_dump(mode="json", by_alias=True), status=status, headers=headers)
+
+
+def run_view(run: Run, *, brief: bool = False) -> RunSummary:
+    links = RunLinks.model_validate({
+        "self": f"/runs/{run.id}",
+        "endpoint": f"/endpoint?workspace={run.workspace}&app={run.app}" if run.endpoint is not None else None,
     })
-    return view
+    summary = RunSummary(run_id=run.id, state=run.state, reason=run.reason, message=run.message,
+                         workspace=run.workspace, app=run.app, links=links)
+    if brief:
+        return summary
+    return RunDetail(
+        **dict(summary), image=run.image, digest=run.digest,
+        deployed_image=run.pinned_image if run.digest else run.image, event_id=run.event_id,
+        taskrun_uid=run.taskrun_uid, endpoint=run.endpoint, created_at=run.created_at, updated_at=run.updated_at,
+        steps=list(run.steps), spec=run.spec,
+    )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ..models.api import WorkspaceList, WorkspaceRemoved, WorkspaceView
 from ..models.ids import DNS_LABEL_PATTERN
 from ..models.runs import RunState
 from .keys import CONTEXT, ORCHESTRATOR
 from .problems import problem
+from .views import answer
 
 routes = web.RouteTableDef()
 
@@ -21,17 +23,14 @@ async def list_workspaces(request: web.Request) -> web.Response:
         runs = await ctx.runs.list(workspace=target.name, limit=1000)
         live = [run for run in runs if not run.state.terminal]
         last = max((run.updated_at for run in runs), default=None)
-        entries.append({
-            "name": target.name,
-            "namespace": target.namespace,
-            "provisioner": target.provisioner,
-            "kubeconfig": str(target.kubeconfig) if target.kubeconfig else None,
-            "apps": sorted({run.app for run in runs if run.state is not RunState.DELETED}),
-            "live_runs": [run.id for run in live],
-            "last_activity": last.isoformat() if last else None,
-            "external_ports": [m.port for m in ports if m.workspace == target.name],
-        })
-    return web.json_response({"workspaces": entries})
+        entries.append(WorkspaceView(
+            name=target.name, namespace=target.namespace, provisioner=target.provisioner,
+            kubeconfig=str(target.kubeconfig) if target.kubeconfig else None,
+            apps=sorted({run.app for run in runs if run.state is not RunState.DELETED}),
+            live_runs=[run.id for run in live], last_activity=last,
+            external_ports=[m.port for m in ports if m.workspace == target.name],
+        ))
+    return answer(WorkspaceList(workspaces=entries))
 
 
 @routes.delete("/workspaces/{name}")
@@ -43,4 +42,5 @@ async def delete_workspace(request: web.Request) -> web.Response:
     known = {target.name for target in await ctx.access.provisioner.list()}
     if name not in known and not await ctx.runs.list(workspace=name, limit=1):
         return problem(404, "not_found", f"no workspace {name!r}")
-    return web.json_response(await request.app[ORCHESTRATOR].delete_workspace(name))
+    removed = await request.app[ORCHESTRATOR].delete_workspace(name)
+    return answer(WorkspaceRemoved.model_validate(removed))

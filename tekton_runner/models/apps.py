@@ -8,6 +8,8 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .spec import (
+    GIT_URL_PATTERN,
+    RELATIVE_PATH_PATTERN,
     BuildPaths,
     DeploySpec,
     DnsLabel,
@@ -16,6 +18,7 @@ from .spec import (
     git_url,
 )
 
+NO_EXPRESSION = r"\$\("  # Tekton Triggers would evaluate $(...)
 APP_ID_MAX = 44  # build-<app id>-<12 hex> must stay a 63-character name
 TRIGGER_PREFIX = "tekton-runner-app-"  # an app's webhook Trigger is tekton-runner-app-<app id>
 
@@ -32,8 +35,13 @@ def app_id_for(workspace: str, app: str) -> str:
 class FollowedSource(BuildPaths):
     """The repository and branch whose pushes are built."""
 
-    url: str = Field(min_length=1, max_length=2048)
+    url: str = Field(min_length=1, max_length=2048,
+                     json_schema_extra={"pattern": GIT_URL_PATTERN, "not": {"pattern": NO_EXPRESSION}})
     branch: str = Field(default="main", min_length=1, max_length=255, pattern=r"^[A-Za-z0-9._/-]+$")
+    context: str = Field(default=".", max_length=1024,
+                         json_schema_extra={"pattern": RELATIVE_PATH_PATTERN, "not": {"pattern": NO_EXPRESSION}})
+    dockerfile: str = Field(default="Dockerfile", max_length=1024,
+                            json_schema_extra={"pattern": RELATIVE_PATH_PATTERN, "not": {"pattern": NO_EXPRESSION}})
 
     @field_validator("url")
     @classmethod

@@ -191,6 +191,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 200 * 1024 * 1024
     max_unpacked_bytes: int = 2 * 1024 * 1024 * 1024
     max_request_bytes: int = 1024 * 1024
+    body_read_timeout: float = Field(default=30.0, gt=0)  # a body with no new bytes for this long gets 408
     chain_concurrency: int = 4
     resync_seconds: float = 30.0
     taskrun_appear_timeout: float = 120.0  # an accepted build request must yield a TaskRun by then

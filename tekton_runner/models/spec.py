@@ -6,9 +6,17 @@ import re
 from enum import StrEnum
 from pathlib import PurePosixPath
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StrictBool,
+    ValidationInfo,
+    field_validator,
+)
 
 from .ids import DNS_LABEL_PATTERN, UPLOAD_ID_PATTERN
 
@@ -20,14 +28,34 @@ RESERVED_ENV = frozenset(
      "PGUSER", "PGPASSWORD", "PGDATABASE"}
 )
 SCP_LIKE_GIT = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._/~-]+$")
+# What git_url accepts; the OpenAPI document carries the same pattern.
+GIT_URL_PATTERN = (r"^(?:(?:https|ssh|git)://(?:[A-Za-z0-9._~%!$&'()*+,;=:-]+@)?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?"
+                   r"(?::[0-9]{1,5})?(?:[/?#][\x21-\x7e]*)?|" + SCP_LIKE_GIT.pattern[1:-1] + r")$")
 TAG_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 REPOSITORY_PATTERN = re.compile(
     r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*$"
 )
 
 
+# Rules the validators below enforce, written as JSON Schema for the OpenAPI document.
+RELATIVE_PATH_PATTERN = r"^(?!/)(?!(?:.*/)?\.\.(?:/|$))[^\x00]*$"
+ABSOLUTE_PATH_PATTERN = r"^/[^\x00]*$"
+
+
+def _json_integer(value: object) -> object:
+    """A JSON integer: 8080 or 8080.0 (JSON Schema counts both), never "8080" or true."""
+    if isinstance(value, bool | str):
+        raise ValueError("must be an integer")
+    return value
+
+
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    """A request model: unknown fields are refused and values are taken as sent (no trimming, no coercion)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _relative_path(value: str, field: str) -> str:
@@ -38,11 +66,8 @@ def _relative_path(value: str, field: str) -> str:
 
 
 def git_url(value: str) -> str:
-    """https://, ssh://, git:// or scp-like user@host:path; anything else (file://, http://) is refused."""
-    if SCP_LIKE_GIT.match(value):
-        return value
-    parts = urlsplit(value)
-    if parts.scheme not in {"https", "ssh", "git"} or not parts.hostname:
+    """https://, ssh:// or git:// with a host, or scp-like user@host:path; file://, http:// and others are refused."""
+    if not re.fullmatch(GIT_URL_PATTERN, value):
         raise ValueError("must be an https://, ssh:// or git:// URL (or user@host:path)")
     return value
 
@@ -50,8 +75,9 @@ def git_url(value: str) -> str:
 class BuildPaths(Strict):
     """Where the build finds its context and Dockerfile inside the source."""
 
-    context: str = Field(default=".", max_length=1024)
-    dockerfile: str = Field(default="Dockerfile", max_length=1024)
+    context: str = Field(default=".", max_length=1024, json_schema_extra={"pattern": RELATIVE_PATH_PATTERN})
+    dockerfile: str = Field(default="Dockerfile", max_length=1024,
+                            json_schema_extra={"pattern": RELATIVE_PATH_PATTERN})
 
     @field_validator("context", "dockerfile")
     @classmethod
@@ -61,7 +87,7 @@ class BuildPaths(Strict):
 
 class GitSource(BuildPaths):
     type: Literal["git"]
-    url: str = Field(min_length=1, max_length=2048)
+    url: str = Field(min_length=1, max_length=2048, json_schema_extra={"pattern": GIT_URL_PATTERN})
     revision: str = Field(default="main", min_length=1, max_length=255, pattern=r"^[A-Za-z0-9._/@^~-]+$")
 
     @field_validator("url")
@@ -77,7 +103,7 @@ class ZipSource(BuildPaths):
 
 class LocalSource(BuildPaths):
     type: Literal["local"]
-    path: str = Field(min_length=1, max_length=4096)
+    path: str = Field(min_length=1, max_length=4096, json_schema_extra={"pattern": ABSOLUTE_PATH_PATTERN})
 
     @field_validator("path")
     @classmethod
@@ -92,9 +118,11 @@ Source = Annotated[GitSource | ZipSource | LocalSource, Field(discriminator="typ
 
 class AppSpec(Strict):
     name: DnsLabel
-    port: int = Field(default=8080, ge=1, le=65535)
-    env: dict[str, Annotated[str, Field(max_length=32768)]] = Field(default_factory=dict, max_length=256)
-    replicas: int = Field(default=1, ge=1, le=10)
+    port: JsonInt = Field(default=8080, ge=1, le=65535)
+    env: dict[str, Annotated[str, Field(max_length=32768)]] = Field(
+        default_factory=dict, max_length=256, json_schema_extra={"propertyNames": {
+            "pattern": ENV_NAME_PATTERN.pattern, "not": {"enum": list[JsonValue](sorted(RESERVED_ENV))}}})
+    replicas: JsonInt = Field(default=1, ge=1, le=10)
 
     @field_validator("env")
     @classmethod
@@ -108,8 +136,9 @@ class AppSpec(Strict):
 
 
 class ImageSpec(Strict):
-    repository: str | None = Field(default=None, max_length=255)
-    tag: str | None = Field(default=None, max_length=128)
+    repository: str | None = Field(default=None, max_length=255,
+                                   json_schema_extra={"pattern": REPOSITORY_PATTERN.pattern})
+    tag: str | None = Field(default=None, max_length=128, json_schema_extra={"pattern": TAG_PATTERN.pattern})
 
     @field_validator("repository")
     @classmethod
@@ -146,7 +175,12 @@ class DependencySpec(Strict):
 
 
 class MigrationSpec(Strict):
-    enabled: bool = False
+    model_config = ConfigDict(json_schema_extra={
+        "if": {"properties": {"enabled": {"const": True}}, "required": ["enabled"]},
+        "then": {"properties": {"command": {"minItems": 1}}, "required": ["command"]},
+    })
+
+    enabled: StrictBool = False
     command: list[Annotated[str, Field(max_length=4096)]] = Field(
         default_factory=list, max_length=64, validate_default=True
     )
@@ -160,7 +194,8 @@ class MigrationSpec(Strict):
 
 
 class ExposeSpec(Strict):
-    external_port: int | None = Field(default=None, ge=1024, le=65535)
+    # Constraints before the validator, or pydantic writes them into the schema as `ge`/`le`.
+    external_port: Annotated[int, Field(ge=1024, le=65535), BeforeValidator(_json_integer)] | None = None
 
 
 def migration_needs_sql(value: MigrationSpec, info: ValidationInfo) -> MigrationSpec:
@@ -173,6 +208,14 @@ def migration_needs_sql(value: MigrationSpec, info: ValidationInfo) -> Migration
 
 class DeploySpec(Strict):
     """What to deploy where, shared by a run (POST /run) and a registered app (POST /apps)."""
+
+    model_config = ConfigDict(json_schema_extra={
+        "if": {"properties": {"migration": {"properties": {"enabled": {"const": True}}, "required": ["enabled"]}},
+               "required": ["migration"]},
+        "then": {"properties": {"dependency": {"properties": {"type": {"enum": ["sql", "both"]}},
+                                               "required": ["type"]}},
+                 "required": ["dependency"]},
+    })
 
     workspace: DnsLabel
     app: AppSpec

@@ -42,6 +42,12 @@ class UploadStore:
         )
         return token
 
+    async def unredeemed(self, token: str) -> Path | None:
+        """The archive's path while the token is still unused; the token stays unused."""
+        row = await self._db.fetch_one("SELECT path FROM archive_tokens WHERE token = ? AND used_at IS NULL",
+                                       (token,))
+        return Path(row["path"]) if row else None
+
     async def redeem(self, token: str) -> Path | None:
         """The archive's path on the first call with a token, None ever after."""
         async with self._db.transaction() as connection:

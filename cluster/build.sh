@@ -202,7 +202,7 @@ build_coredns() {
   } >main.go
   timed coredns fetch "$GO" get "${args[@]}"
   timed coredns compile "$GO" build -trimpath -ldflags "$LDFLAGS_BASE" -o "$BIN/coredns" .
-  "$BIN/coredns" -plugins | grep -q "dns.kubernetes" || {
+  "$BIN/coredns" -plugins | grep -qw kubernetes || {
     log "coredns lacks the kubernetes plugin: $("$BIN/coredns" -plugins)"
     return 1
   }

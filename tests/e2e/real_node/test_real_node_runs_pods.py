@@ -45,10 +45,12 @@ async def test_service_name_resolves_and_answers_from_another_pod(
     await pod_phase(kube, namespace, "web", ("Ready",), 120)
     fqdn = f"web.{namespace}.svc.cluster.local"
     client = real_node.pod("client", "busybox", ["sh", "-c", (
-        f"nslookup {fqdn} | sed -n 's/^Address: *//p'; "
-        # the short name goes through the search path of the pod's resolv.conf
-        f"for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -T 2 -O - http://web.{namespace}.svc/ && exit 0; sleep 1; done;"
-        " exit 1")], restartPolicy="Never")
+        # the answer's address (the first Address line is the DNS server's)
+        f"nslookup {fqdn} | sed -n 's/^Address: *//p' | tail -n 1; "
+        # the short name goes through the search path of the pod's resolv.conf; Debian's busybox wget
+        # has no -T (it crashes on it), hence timeout
+        f"for i in 1 2 3 4 5 6 7 8 9 10; do timeout 5 wget -q -O - http://web.{namespace}.svc/ && exit 0;"
+        " sleep 1; done; exit 1")], restartPolicy="Never")
     await kube.create(f"/api/v1/namespaces/{namespace}/pods", client)
 
     done = await pod_phase(kube, namespace, "client", ("Succeeded", "Failed"), 120)

@@ -46,7 +46,7 @@ MEDIA_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 NOT_IN_IMAGES = frozenset({
     "adduser", "cdebconf", "debconf", "dpkg", "init-system-helpers", "install-info", "lsb-base", "passwd",
     "perl", "perl-base", "postgresql-common", "postgresql-client-common", "ssl-cert", "sysvinit-utils",
-    "usr-is-merged", "usrmerge", "tar", "libpam0g", "libpam-modules", "libpam-modules-bin", "locales",
+    "usr-is-merged", "usrmerge", "tar", "libpam-modules", "libpam-modules-bin", "locales",
     "locales-all", "logrotate", "procps", "ucf", "lsb-release", "libelogind0",
 })
 

@@ -59,7 +59,7 @@ def real_node(cluster: Cluster) -> RealNode:
     if not node_is_up():
         subprocess.run([sys.executable, str(CTL), "node", "up"], check=True)
     env = ctl_env("node", "env")
-    images = ctl_env("images", "busybox", "redis")
+    images = ctl_env("images", "busybox", "redis", "postgres")
     return RealNode(name=env["TEKTON_RUNNER_REAL_NODE"], images=images)
 
 

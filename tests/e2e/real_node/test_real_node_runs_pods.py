@@ -82,6 +82,33 @@ async def test_redis_pod_answers_ping_over_its_service(kube: KubeAPI, real_node:
     assert output.strip() == "+PONG"
 
 
+async def test_postgres_pod_initialises_and_serves_sql_over_its_service(
+        kube: KubeAPI, real_node: RealNode, namespace: str) -> None:
+    env = [{"name": "POSTGRES_USER", "value": "app"}, {"name": "POSTGRES_PASSWORD", "value": "s3cret"},
+           {"name": "POSTGRES_DB", "value": "appdb"}]
+    server = real_node.pod("postgres", "postgres", ["/usr/local/bin/postgres-entrypoint"])
+    server["spec"]["containers"][0].update(
+        env=env, readinessProbe={"tcpSocket": {"port": 5432}, "periodSeconds": 1})
+    await kube.create(f"/api/v1/namespaces/{namespace}/pods", server)
+    await kube.create(f"/api/v1/namespaces/{namespace}/services", {
+        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "postgres"},
+        "spec": {"selector": {"app": "postgres"}, "ports": [{"port": 5432}]}})
+    await pod_phase(kube, namespace, "postgres", ("Ready",), 180)
+    url = f"postgresql://app:s3cret@postgres.{namespace}.svc:5432/appdb"
+    client = real_node.pod("psql", "postgres", ["sh", "-c", (
+        f"for i in 1 2 3 4 5 6 7 8 9 10; do psql '{url}' -tAc 'select 1' >/dev/null && break; sleep 1; done;"
+        f" psql '{url}' -v ON_ERROR_STOP=1 -tAc"
+        " 'create table visits (n int); insert into visits values (41), (1); select sum(n) from visits'")],
+        restartPolicy="Never")
+    await kube.create(f"/api/v1/namespaces/{namespace}/pods", client)
+
+    done = await pod_phase(kube, namespace, "psql", ("Succeeded", "Failed"), 120)
+
+    output = await pod_log(kube, namespace, "psql")
+    assert done["status"]["phase"] == "Succeeded", output
+    assert output.split()[-1] == "42"
+
+
 async def test_pods_without_the_toleration_stay_on_kwok(kube: KubeAPI, real_node: RealNode, namespace: str) -> None:
     pod = real_node.pod("fake", "busybox", ["true"])
     del pod["spec"]["nodeSelector"], pod["spec"]["tolerations"]

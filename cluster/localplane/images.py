@@ -15,167 +15,25 @@ Images:
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
 import json
-import os
 import shutil
 import stat
-import subprocess
-import tarfile
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import tekton
 from .config import read_versions
+from .debs import candidate_versions, dependency_closure, run, unpack_debs
+from .oci import MEDIA_MANIFEST, write_image
 
 RECIPE_VERSION = "1"
 REPOSITORY = "tekton-runner-node"
-MEDIA_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-MEDIA_CONFIG = "application/vnd.oci.image.config.v1+json"
-MEDIA_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
-
-# Packages a dependency walk stops at: they only serve maintainer scripts or the init system,
-# which an image does not run.
-NOT_IN_IMAGES = frozenset({
-    "adduser", "cdebconf", "debconf", "dpkg", "init-system-helpers", "install-info", "lsb-base", "passwd",
-    "perl", "perl-base", "postgresql-common", "postgresql-client-common", "ssl-cert", "sysvinit-utils",
-    "usr-is-merged", "usrmerge", "tar", "libpam-modules", "libpam-modules-bin", "locales",
-    "locales-all", "logrotate", "procps", "ucf", "lsb-release", "libelogind0",
-})
-
-
-def _run(*argv: str | Path, cwd: Path | None = None) -> str:
-    proc = subprocess.run([str(a) for a in argv], cwd=cwd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, argv))} failed:\n{proc.stderr.strip()[-2000:]}")
-    return proc.stdout
-
-
-# ---------------------------------------------------------------------------------------- Debian
-
-
-def candidate_versions(packages: Iterable[str]) -> dict[str, str]:
-    """Package -> the version apt would install (the image's input)."""
-    out = _run("apt-cache", "policy", *sorted(set(packages)))
-    versions: dict[str, str] = {}
-    current = ""
-    for line in out.splitlines():
-        if line and not line.startswith(" "):
-            current = line.rstrip(":")
-        elif line.strip().startswith("Candidate:"):
-            versions[current] = line.split(":", 1)[1].strip()
-    missing = [p for p in packages if versions.get(p, "(none)") == "(none)"]
-    if missing:
-        raise RuntimeError(f"no Debian package candidate for {missing}: run apt-get update")
-    return versions
-
-
-def dependency_closure(roots: Iterable[str]) -> list[str]:
-    """The packages `roots` need at run time: Depends and PreDepends, first alternative of each, walked
-    breadth first and stopped at NOT_IN_IMAGES."""
-    seen: set[str] = set()
-    frontier = sorted(set(roots))
-    while frontier:
-        seen.update(frontier)
-        out = _run("apt-cache", "depends", "--no-recommends", "--no-suggests", "--no-conflicts",
-                   "--no-breaks", "--no-replaces", "--no-enhances", *frontier)
-        found: set[str] = set()
-        skip_alternatives = False
-        for line in out.splitlines():
-            if not line.startswith(" "):
-                skip_alternatives = False
-                continue
-            text = line.strip()
-            if ":" not in text:  # a provider of a virtual package: take none
-                continue
-            kind, dep = (part.strip() for part in text.split(":", 1))
-            kind = kind.lstrip("|")
-            if kind not in ("Depends", "PreDepends"):
-                continue
-            if skip_alternatives:  # the previous line was the chosen alternative
-                skip_alternatives = line.lstrip().startswith("|")
-                continue
-            skip_alternatives = line.lstrip().startswith("|")
-            dep = dep.split(":")[0]
-            if dep.startswith("<") or dep in NOT_IN_IMAGES:
-                continue
-            found.add(dep)
-        frontier = sorted(found - seen)
-    return sorted(seen)
-
-
-def unpack_debs(packages: list[str], root: Path, downloads: Path) -> None:
-    downloads.mkdir(parents=True, exist_ok=True)
-    _run("apt-get", "download", "-qq", *packages, cwd=downloads)
-    versions = candidate_versions(packages)
-    for pkg in packages:
-        # apt-get download names files <name>_<version with ':' as %3a>_<arch>.deb
-        quoted = versions[pkg].replace(":", "%3a")
-        debs = list(downloads.glob(f"{pkg}_{quoted}_*.deb"))
-        if not debs:
-            raise RuntimeError(f"apt-get download left no .deb for {pkg} {versions[pkg]} in {downloads}")
-        _run("dpkg-deb", "-x", debs[0], root)
-
-
-# ---------------------------------------------------------------------------------------- layers
-
-
-def _normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
-    info.uid = info.gid = 0
-    info.uname = info.gname = "root"
-    info.mtime = 0
-    return info
-
-
-def write_layer(root: Path, out: Path) -> tuple[str, str, int]:
-    """gzip'd tar of `root` at `out`; returns (diff_id, digest, size)."""
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames.sort()
-            for name in sorted(dirnames) + sorted(filenames):
-                path = Path(dirpath) / name
-                arcname = str(path.relative_to(root))
-                tar.add(path, arcname=arcname, recursive=False, filter=_normalise)
-    data = raw.getvalue()
-    with open(out, "wb") as f, gzip.GzipFile(fileobj=f, mode="wb", mtime=0, compresslevel=6) as gz:
-        gz.write(data)
-    blob = out.read_bytes()
-    return ("sha256:" + hashlib.sha256(data).hexdigest(), "sha256:" + hashlib.sha256(blob).hexdigest(),
-            len(blob))
-
-
-def _blob(directory: Path, data: bytes) -> dict[str, Any]:
-    digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    (directory / digest.replace(":", "-")).write_bytes(data)
-    return {"digest": digest, "size": len(data)}
-
-
-def write_image(root: Path, directory: Path, config: dict[str, Any]) -> None:
-    """A one-layer OCI image of `root` in `directory`: blobs named by digest and manifest.json."""
-    directory.mkdir(parents=True, exist_ok=True)
-    tmp = directory / "layer.tmp"
-    diff_id, digest, size = write_layer(root, tmp)
-    tmp.rename(directory / digest.replace(":", "-"))
-    image_config = {
-        "architecture": "amd64", "os": "linux", "config": config,
-        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
-    }
-    cfg = _blob(directory, json.dumps(image_config, sort_keys=True).encode())
-    manifest = {
-        "schemaVersion": 2, "mediaType": MEDIA_MANIFEST,
-        "config": {"mediaType": MEDIA_CONFIG, **cfg},
-        "layers": [{"mediaType": MEDIA_LAYER, "digest": digest, "size": size}],
-    }
-    (directory / "manifest.json").write_text(json.dumps(manifest, sort_keys=True))
-
 
 # ---------------------------------------------------------------------------------------- recipes
 
@@ -187,7 +45,7 @@ def _busybox_files(root: Path) -> None:
     (root / "bin").mkdir(parents=True, exist_ok=True)
     target = root / "bin" / "busybox"
     shutil.copy2(busybox, target)
-    for applet in _run(busybox, "--list-full").split():
+    for applet in run(busybox, "--list-full").split():
         link = root / applet
         if link.exists() or link.is_symlink():
             continue
@@ -223,13 +81,13 @@ def _pause_source() -> Path:
 
 
 def _pause_inputs() -> list[str]:
-    return [hashlib.sha256(_pause_source().read_bytes()).hexdigest(), _run("gcc", "--version").splitlines()[0]]
+    return [hashlib.sha256(_pause_source().read_bytes()).hexdigest(), run("gcc", "--version").splitlines()[0]]
 
 
 def _pause_fill(root: Path, scratch: Path) -> None:
     out = root / "pause"
-    _run("gcc", "-Os", "-Wall", "-Werror", "-static", "-DVERSION=tekton-runner-local", "-o", out, _pause_source())
-    _run("strip", out)
+    run("gcc", "-Os", "-Wall", "-Werror", "-static", "-DVERSION=tekton-runner-local", "-o", out, _pause_source())
+    run("strip", out)
 
 
 def _debian_inputs(roots: list[str]) -> Callable[[], list[str]]:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from . import host
+from . import host, nodeconfig
 from . import pki as pki_mod
 from .config import CLUSTER_DIR, REAL_NODE_LABEL, REAL_NODE_TAINT, NodeLayout
 from .images import Images
@@ -185,68 +185,18 @@ class Node:
         subprocess.run(["ip", "link", "set", lo.bridge, "up"], check=True)
         cni_dir = lo.dir / "cni" / "net.d"
         cni_dir.mkdir(parents=True, exist_ok=True)
-        (cni_dir / "10-tekton-runner.conflist").write_text(json.dumps({
-            "cniVersion": "1.0.0", "name": "tekton-runner-node", "plugins": [
-                {"type": "bridge", "bridge": lo.bridge, "isGateway": True, "ipMasq": True, "hairpinMode": True,
-                 "ipam": {"type": "host-local", "dataDir": str(lo.dir / "cni" / "ipam"),
-                          "ranges": [[{"subnet": lo.pod_cidr, "gateway": lo.gateway}]],
-                          "routes": [{"dst": "0.0.0.0/0"}]}},
-                {"type": "portmap", "capabilities": {"portMappings": True}},
-            ]}, indent=1))
+        (cni_dir / "10-tekton-runner.conflist").write_text(json.dumps(nodeconfig.cni_conflist(lo), indent=1))
 
     # ------------------------------------------------------------------ containerd
 
     def _containerd_config(self) -> Path:
-        lo, cri = self.layout, 'plugins."io.containerd.grpc.v1.cri"'
+        lo, registry = self.layout, self.plane.layout.registry_host
         certs = lo.dir / "containerd" / "certs.d"
-        registry = self.plane.layout.registry_host
         (certs / registry).mkdir(parents=True, exist_ok=True)
-        # The plane's registry speaks plain HTTP on loopback.
-        (certs / registry / "hosts.toml").write_text(
-            f'server = "http://{registry}"\n\n[host."http://{registry}"]\n  capabilities = ["pull", "resolve"]\n')
-        text = f"""version = 2
-root = "{lo.dir / 'containerd' / 'root'}"
-state = "{lo.run / 'containerd' / 'state'}"
-disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
-                    "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
-
-[grpc]
-  address = "{lo.containerd_socket}"
-
-[ttrpc]
-  address = "{lo.run / 'containerd' / 'containerd.sock.ttrpc'}"
-
-[plugins."io.containerd.internal.v1.opt"]
-  path = "{lo.dir / 'containerd' / 'opt'}"
-
-[{cri}]
-  sandbox_image = "{self.images.reference('pause')}"
-  # runc cannot set a negative oom_score_adj without CAP_SYS_RESOURCE (sandboxes fail with
-  # "can't get final child's PID from pipe: EOF"): keep containers at or above ours.
-  restrict_oom_score_adj = true
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "{lo.ports.containerd_stream}"
-  enable_selinux = false
-
-[{cri}.containerd]
-  snapshotter = "overlayfs"
-  default_runtime_name = "runc"
-
-[{cri}.containerd.runtimes.runc]
-  runtime_type = "io.containerd.runc.v2"
-
-[{cri}.containerd.runtimes.runc.options]
-  SystemdCgroup = false
-
-[{cri}.cni]
-  bin_dir = "{self.plane.layout.bin / 'cni'}"
-  conf_dir = "{lo.dir / 'cni' / 'net.d'}"
-
-[{cri}.registry]
-  config_path = "{certs}"
-"""
+        (certs / registry / "hosts.toml").write_text(nodeconfig.registry_hosts_toml(registry))
         path = lo.dir / "containerd.toml"
-        path.write_text(text)
+        path.write_text(nodeconfig.containerd_toml(lo, self.images.reference("pause"),
+                                                   self.plane.layout.bin / "cni", certs))
         return path
 
     def _start_containerd(self) -> None:
@@ -267,67 +217,17 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
         if not hosts.exists():
             hosts.write_text("# extra host names the cluster DNS answers (e.g. a registry's)\n")
         corefile = lo.dir / "Corefile"
-        corefile.write_text(f""".:53 {{
-    bind {lo.gateway}
-    errors
-    health 127.0.0.1:{lo.ports.coredns_health}
-    ready 127.0.0.1:{lo.ports.coredns_ready}
-    kubernetes cluster.local in-addr.arpa ip6.arpa {{
-        kubeconfig {self.plane.layout.kubeconfig} local
-        pods insecure
-        fallthrough in-addr.arpa ip6.arpa
-    }}
-    hosts {hosts} {{
-        fallthrough
-    }}
-    forward . /etc/resolv.conf
-    cache 30
-}}
-""")
+        corefile.write_text(nodeconfig.corefile(lo, self.plane.layout.kubeconfig, hosts))
         self.procs.start("coredns", [self.plane.layout.binary("coredns"), f"-conf={corefile}"], cwd=lo.dir)
         self._wait("CoreDNS ready", lambda: http_ok(f"http://127.0.0.1:{lo.ports.coredns_ready}/ready"), 60,
                    log="coredns")
-        # the kube-dns Service, its one endpoint being CoreDNS on the bridge address
-        ports = [{"name": "dns", "port": 53, "protocol": "UDP"}, {"name": "dns-tcp", "port": 53, "protocol": "TCP"}]
-        self.plane.kube.apply_docs([
-            {"apiVersion": "v1", "kind": "Service",
-             "metadata": {"name": "kube-dns", "namespace": DNS_NAMESPACE, "labels": {"k8s-app": "kube-dns"}},
-             "spec": {"clusterIP": lo.dns_service_ip, "ports": [{**p, "targetPort": 53} for p in ports]}},
-            {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-             "metadata": {"name": "kube-dns-host", "namespace": DNS_NAMESPACE,
-                          "labels": {"kubernetes.io/service-name": "kube-dns",
-                                     "endpointslice.kubernetes.io/managed-by": "tekton-runner-local"}},
-             "addressType": "IPv4", "ports": ports,
-             "endpoints": [{"addresses": [lo.gateway], "conditions": {"ready": True}}]},
-        ])
+        self.plane.kube.apply_docs(nodeconfig.kube_dns(lo, DNS_NAMESPACE))
 
     # ------------------------------------------------------------------ kubelet, kube-proxy
 
     def _kubelet_config(self) -> Path:
-        lo = self.layout
-        config = {
-            "apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
-            # the machine has cgroup v1; containerd 1.6 reports no cgroup driver; swap may be on
-            "failCgroupV1": False, "cgroupDriver": "cgroupfs", "failSwapOn": False,
-            "containerRuntimeEndpoint": f"unix://{lo.containerd_socket}",
-            "address": "0.0.0.0", "port": lo.ports.kubelet, "readOnlyPort": 0,
-            "healthzBindAddress": "127.0.0.1", "healthzPort": lo.ports.kubelet_healthz,
-            "authentication": {"anonymous": {"enabled": False}, "webhook": {"enabled": True},
-                               "x509": {"clientCAFile": str(lo.pki / "ca.crt")}},
-            "authorization": {"mode": "Webhook"},
-            "clusterDNS": [lo.dns_service_ip], "clusterDomain": "cluster.local",
-            "registerWithTaints": [REAL_NODE_TAINT],
-            "podLogsDir": str(lo.dir / "kubelet" / "pod-logs"),
-            "volumePluginDir": str(lo.dir / "kubelet" / "volume-plugins"),
-            "resolvConf": "/etc/resolv.conf", "serializeImagePulls": False, "maxPods": 50,
-            # a shared developer machine: never evict because its disk or memory is busy
-            "evictionHard": {"memory.available": "50Mi", "nodefs.available": "1%", "imagefs.available": "1%",
-                             "nodefs.inodesFree": "1%"},
-            "imageGCHighThresholdPercent": 100, "imageGCLowThresholdPercent": 99,
-            "rotateCertificates": False, "serverTLSBootstrap": False,
-        }
-        path = lo.dir / "kubelet.yaml"
-        path.write_text(yaml.safe_dump(config))
+        path = self.layout.dir / "kubelet.yaml"
+        path.write_text(yaml.safe_dump(nodeconfig.kubelet_config(self.layout)))
         return path
 
     def _start_kubelet(self) -> None:
@@ -343,15 +243,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 
     def _start_kube_proxy(self) -> None:
         lo = self.layout
-        config = {
-            "apiVersion": "kubeproxy.config.k8s.io/v1alpha1", "kind": "KubeProxyConfiguration",
-            "mode": "iptables", "hostnameOverride": self.name, "clusterCIDR": lo.pod_cidr,
-            "clientConnection": {"kubeconfig": str(lo.dir / "kube-proxy.kubeconfig")},
-            "healthzBindAddress": f"127.0.0.1:{lo.ports.proxy_healthz}",
-            "metricsBindAddress": f"127.0.0.1:{lo.ports.proxy_metrics}",
-            # leave the host's conntrack settings alone
-            "conntrack": {"maxPerCore": 0, "min": 0, "tcpEstablishedTimeout": "0s", "tcpCloseWaitTimeout": "0s"},
-        }
+        config = nodeconfig.kube_proxy_config(lo, self.name)
         path = lo.dir / "kube-proxy.yaml"
         path.write_text(yaml.safe_dump(config))
         self.procs.start("kube-proxy", [self.plane.layout.binary("kube-proxy"), f"--config={path}", "--v=1"])

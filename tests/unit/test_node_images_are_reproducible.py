@@ -1,4 +1,4 @@
-"""The real node's images (cluster/localplane/images.py) are written the same way every time: one
+"""The real node's images (cluster/localplane/oci.py) are written the same way every time: one
 root-owned layer with fixed timestamps, an OCI config that names its diff_id, and a manifest whose
 blobs are stored under their own digests, so a cache keyed by the inputs never pushes a new digest."""
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "cluster"))
-from localplane.images import MEDIA_LAYER, MEDIA_MANIFEST, write_image  # noqa: E402
+from localplane.oci import MEDIA_LAYER, MEDIA_MANIFEST, write_image  # noqa: E402
 
 
 def rootfs(base: Path) -> Path:

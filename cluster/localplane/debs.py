@@ -3,6 +3,7 @@ package, and unpacking .deb files into a root filesystem (no maintainer scripts)
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,6 +23,15 @@ def run(*argv: str | Path, cwd: Path | None = None) -> str:
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, argv))} failed:\n{proc.stderr.strip()[-2000:]}")
     return proc.stdout
+
+
+def apt_index_stamp() -> str:
+    """Changes whenever `apt-get update` brings a new package index (names, sizes, times of the lists)."""
+    digest = hashlib.sha256()
+    for f in sorted(Path("/var/lib/apt/lists").glob("*_Packages*")):
+        st = f.stat()
+        digest.update(f"{f.name} {st.st_size} {st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 def candidate_versions(packages: Iterable[str]) -> dict[str, str]:

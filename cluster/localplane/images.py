@@ -29,7 +29,7 @@ from typing import Any
 
 from . import tekton
 from .config import read_versions
-from .debs import candidate_versions, dependency_closure, run, unpack_debs
+from .debs import apt_index_stamp, candidate_versions, dependency_closure, run, unpack_debs
 from .oci import MEDIA_MANIFEST, write_image
 
 RECIPE_VERSION = "1"
@@ -61,7 +61,7 @@ def _busybox_files(root: Path) -> None:
         (root / d).chmod(0o1777 | stat.S_IFDIR)
 
 
-def _busybox_inputs() -> list[str]:
+def _busybox_inputs(_cache: Path) -> list[str]:
     return [f"busybox-static={candidate_versions(['busybox-static'])['busybox-static']}",
             hashlib.sha256(Path("/bin/busybox").read_bytes()).hexdigest() if Path("/bin/busybox").exists() else ""]
 
@@ -69,7 +69,7 @@ def _busybox_inputs() -> list[str]:
 @dataclass(frozen=True)
 class Recipe:
     name: str
-    inputs: Callable[[], list[str]]
+    inputs: Callable[[Path], list[str]]  # (the images cache directory) -> what the image is made of
     fill: Callable[[Path, Path], None]  # (rootfs, scratch dir)
     config: dict[str, Any]
 
@@ -80,7 +80,7 @@ def _pause_source() -> Path:
     return kube / "build" / "pause" / "linux" / "pause.c"
 
 
-def _pause_inputs() -> list[str]:
+def _pause_inputs(_cache: Path) -> list[str]:
     return [hashlib.sha256(_pause_source().read_bytes()).hexdigest(), run("gcc", "--version").splitlines()[0]]
 
 
@@ -90,11 +90,24 @@ def _pause_fill(root: Path, scratch: Path) -> None:
     run("strip", out)
 
 
-def _debian_inputs(roots: list[str]) -> Callable[[], list[str]]:
-    def inputs() -> list[str]:
+def _debian_inputs(roots: list[str]) -> Callable[[Path], list[str]]:
+    """The packages and versions an image unpacks; remembered per state of apt's package index, because
+    walking the dependencies takes several apt-cache calls."""
+    def inputs(cache: Path) -> list[str]:
+        memo = cache / f"debian-inputs-{'+'.join(roots)}.json"
+        stamp = apt_index_stamp()
+        try:
+            saved = json.loads(memo.read_text())
+            if saved["apt"] == stamp:
+                return [*_busybox_inputs(cache), *saved["packages"]]
+        except (OSError, ValueError, KeyError):
+            pass
         closure = dependency_closure(roots)
         versions = candidate_versions(closure)
-        return [*_busybox_inputs(), *(f"{p}={versions[p]}" for p in closure)]
+        packages = [f"{p}={versions[p]}" for p in closure]
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        memo.write_text(json.dumps({"apt": stamp, "packages": packages}))
+        return [*_busybox_inputs(cache), *packages]
     return inputs
 
 
@@ -182,7 +195,7 @@ class Images:
 
     def key(self, name: str) -> str:
         recipe = RECIPES[name]
-        text = json.dumps([RECIPE_VERSION, name, recipe.config, recipe.inputs()])
+        text = json.dumps([RECIPE_VERSION, name, recipe.config, recipe.inputs(self.dir)])
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def reference(self, name: str, key: str | None = None) -> str:

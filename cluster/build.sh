@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Build every binary of the local control plane from its Go module, once per pinned version.
 #
-#   cluster/build.sh [component...]     components: etcd kube kwok tekton triggers (default: all)
+#   cluster/build.sh [component...]     components: etcd kube kwok tekton triggers (default: these five)
+#                                       node components: kubenode cni coredns (only when named, or
+#                                       with TEKTON_RUNNER_REAL_NODE=1: see docs/local-control-plane.md)
 #
 # Each component gets a throw-away wrapper module under $CACHE/build/<component>-<version> (never in
 # git). A wrapper is needed because several upstream go.mod files carry replace directives, which
@@ -22,7 +24,7 @@ TIMES=$CACHE/build-times.tsv
 mkdir -p "$BIN" "$WORK" "$LOGS"
 
 export CGO_ENABLED=0
-export GOFLAGS=-buildvcs=false
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-buildvcs=false"  # e.g. GOFLAGS=-p=1 on a shared machine
 export GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 GO=${GO:-go}
 LDFLAGS_BASE='-s -w'
@@ -97,15 +99,16 @@ build_etcd() {
   timed etcd compile "$GO" build -trimpath -ldflags "$LDFLAGS_BASE" -o "$BIN/etcd" go.etcd.io/etcd/server/v3
 }
 
-build_kube() {
-  local v=$K8S_VERSION minor patch
+# A wrapper module for binaries of k8s.io/kubernetes, in a fresh directory (the current one after).
+# k8s.io/kubernetes requires its staging modules at v0.0.0 and maps them to ./staging; map each one
+# to the published staging module of the same release instead, and copy its godebug lines.
+kube_wrapper() {
+  local dir=$1 v=$K8S_VERSION minor patch
   minor=$(cut -d. -f2 <<<"$v")
   patch=$(cut -d. -f3 <<<"$v")
-  new_wrapper "$WORK/kube-$v"
+  new_wrapper "$dir"
   local kmod
   kmod=$(gomod_of "k8s.io/kubernetes@v$v")
-  # k8s.io/kubernetes requires its staging modules at v0.0.0 and maps them to ./staging; map each
-  # one to the published staging module of the same release instead.
   "$GO" mod edit -json "$kmod" | python3 -c '
 import json, sys
 for r in json.load(sys.stdin).get("Replace") or []:
@@ -119,19 +122,88 @@ for g in json.load(sys.stdin).get("Godebug") or []:
     print(g["Key"] + "=" + g["Value"])
 ')
   for g in $gd; do "$GO" mod edit "-godebug=$g"; done
-  local pkgs=(cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler cmd/kubectl)
-  local args=() p
+}
+
+# fetch and build k8s.io/kubernetes commands (cmd/...) in the current wrapper, version stamped, in
+# one go build so they share one compile of the common packages
+build_kube_cmds() {
+  local component=$1 v=$K8S_VERSION
+  shift
+  local pkgs=("$@") args=() p minor
+  minor=$(cut -d. -f2 <<<"$v")
   for p in "${pkgs[@]}"; do args+=("k8s.io/kubernetes/$p@v$v"); done
-  timed kube fetch "$GO" get -tool "${args[@]}"
+  timed "$component" fetch "$GO" get -tool "${args[@]}"
   local vpkg=k8s.io/component-base/version
   local ld="$LDFLAGS_BASE -X $vpkg.gitVersion=v$v -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=$minor"
   ld+=" -X $vpkg.gitTreeState=clean -X $vpkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   args=()
   for p in "${pkgs[@]}"; do args+=("k8s.io/kubernetes/$p"); done
-  # One go build for all four binaries so they share one compile of the common packages.
-  timed kube compile "$GO" build -trimpath -ldflags "$ld" -o "$BIN/" "${args[@]}"
+  timed "$component" compile "$GO" build -trimpath -ldflags "$ld" -o "$BIN/" "${args[@]}"
+}
+
+build_kube() {
+  local v=$K8S_VERSION
+  kube_wrapper "$WORK/kube-$v"
+  build_kube_cmds kube cmd/kube-apiserver cmd/kube-controller-manager cmd/kube-scheduler cmd/kubectl
   "$BIN/kube-apiserver" --version | grep -q "v$v" || {
     log "kube-apiserver is not stamped with v$v: $("$BIN/kube-apiserver" --version)"
+    return 1
+  }
+}
+
+# The real node's kubelet and kube-proxy: the same wrapper, so the Go build cache shares every
+# package they have in common with the control plane's binaries.
+build_kubenode() {
+  local v=$K8S_VERSION
+  kube_wrapper "$WORK/kubenode-$v"
+  build_kube_cmds kubenode cmd/kubelet cmd/kube-proxy
+  "$BIN/kubelet" --version | grep -q "v$v" || {
+    log "kubelet is not stamped with v$v: $("$BIN/kubelet" --version)"
+    return 1
+  }
+}
+
+# CNI plugins for the real node's pod network: a bridge with host-local addresses, loopback in each
+# pod, portmap for hostPorts. They land in $BIN/cni/ (the kubelet's CNI bin dir).
+build_cni() {
+  local v=$CNI_PLUGINS_VERSION m=github.com/containernetworking/plugins
+  new_wrapper "$WORK/cni-$v"
+  local pkgs=(plugins/main/bridge plugins/ipam/host-local plugins/main/loopback plugins/meta/portmap)
+  local args=() p
+  for p in "${pkgs[@]}"; do args+=("$m/$p@$v"); done
+  timed cni fetch "$GO" get -tool "${args[@]}"
+  args=()
+  for p in "${pkgs[@]}"; do args+=("$m/$p"); done
+  mkdir -p "$BIN/cni"
+  timed cni compile "$GO" build -trimpath -ldflags "$LDFLAGS_BASE" -o "$BIN/cni/" "${args[@]}"
+}
+
+# CoreDNS with only the plugins the node's cluster DNS uses (upstream's documented way to pick
+# plugins at compile time: set dnsserver.Directives, import the plugin packages). The order is the
+# one of upstream's plugin.cfg, which decides the order a query passes through the plugins.
+COREDNS_PLUGINS=(bind ready health errors log cache hosts kubernetes forward)
+build_coredns() {
+  local v=$COREDNS_VERSION m=github.com/coredns/coredns
+  new_wrapper "$WORK/coredns-$v"
+  local args=("$m/coremain@$v") p
+  for p in "${COREDNS_PLUGINS[@]}"; do args+=("$m/plugin/$p@$v"); done
+  {
+    echo "package main"
+    echo
+    echo "import ("
+    echo "	\"$m/core/dnsserver\""
+    echo "	\"$m/coremain\""
+    for p in "${COREDNS_PLUGINS[@]}"; do echo "	_ \"$m/plugin/$p\""; done
+    echo ")"
+    echo
+    printf 'func init() {\n\tdnsserver.Directives = []string{'
+    printf '"%s", ' "${COREDNS_PLUGINS[@]}"
+    printf '}\n}\n\nfunc main() { coremain.Run() }\n'
+  } >main.go
+  timed coredns fetch "$GO" get "${args[@]}"
+  timed coredns compile "$GO" build -trimpath -ldflags "$LDFLAGS_BASE" -o "$BIN/coredns" .
+  "$BIN/coredns" -plugins | grep -qw kubernetes || {
+    log "coredns lacks the kubernetes plugin: $("$BIN/coredns" -plugins)"
     return 1
   }
 }
@@ -181,6 +253,9 @@ component_version() {
     kwok) echo "$KWOK_VERSION" ;;
     tekton) echo "$TEKTON_PIPELINE_VERSION" ;;
     triggers) echo "$TEKTON_TRIGGERS_VERSION" ;;
+    kubenode) echo "$K8S_VERSION" ;;
+    cni) echo "$CNI_PLUGINS_VERSION" ;;
+    coredns) echo "$COREDNS_VERSION ${COREDNS_PLUGINS[*]}" ;;
     *) log "unknown component $1"; return 1 ;;
   esac
 }
@@ -191,13 +266,26 @@ component_bins() {
     kwok) echo kwok ;;
     tekton) echo tekton-controller tekton-events ;;
     triggers) echo eventlistenersink triggers-interceptors ;;
+    kubenode) echo kubelet kube-proxy ;;
+    cni) echo cni/bridge cni/host-local cni/loopback cni/portmap ;;
+    coredns) echo coredns ;;
   esac
 }
 
 main() {
   command -v "$GO" >/dev/null || { log "go is not installed"; exit 1; }
+  # One build at a time per cache: a second caller (another test session starting the plane) waits,
+  # then finds the stamps current, instead of recreating the wrapper directories under the first.
+  exec 9>"$CACHE/.build.lock"
+  if ! flock -n 9; then
+    log "another build is running in $CACHE; waiting for it"
+    flock 9
+  fi
   local components=("$@")
-  [[ ${#components[@]} -gt 0 ]] || components=(etcd kube kwok tekton triggers)
+  if [[ ${#components[@]} -eq 0 ]]; then
+    components=(etcd kube kwok tekton triggers)
+    [[ ${TEKTON_RUNNER_REAL_NODE:-0} != 1 ]] || components+=(kubenode cni coredns)
+  fi
   local c v
   for c in "${components[@]}"; do
     v=$(component_version "$c")

@@ -1,7 +1,7 @@
 # Local control plane targets (included by the top-level Makefile). See docs/local-control-plane.md.
 CLUSTER_PY = $(BIN)/python cluster/ctl.py
 
-.PHONY: cluster-build cluster-up cluster-down cluster-status e2e dev
+.PHONY: cluster-build cluster-up cluster-down cluster-status e2e e2e-real node-up node-down dev
 
 # Build etcd, kube-*, kubectl, kwok, Tekton and the EventListener sink from their Go modules (cached).
 cluster-build:
@@ -20,6 +20,17 @@ cluster-status: install
 # End-to-end tests; their fixture starts the control plane when it is not up.
 e2e: install
 	$(BIN)/pytest -m e2e tests/e2e -q
+
+# The real node (kubelet + containerd) on the running plane; off unless asked for.
+node-up: install
+	$(CLUSTER_PY) node up
+
+node-down: install
+	$(CLUSTER_PY) node down
+
+# Pods that really run on the real node; starts the plane and the node when they are not up.
+e2e-real: install
+	$(BIN)/pytest -m e2e tests/e2e/real_node -q
 
 # Control plane + runner + one sample run, for someone without a cluster.
 dev: install

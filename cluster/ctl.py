@@ -7,6 +7,10 @@
     python3 cluster/ctl.py env           # the KEY=value lines of $STATE/cluster.env
     python3 cluster/ctl.py sink URL      # where Tekton's events controller posts CloudEvents
     python3 cluster/ctl.py restart NAME  # stop and start one component (e.g. tekton-events)
+    python3 cluster/ctl.py node up|down|status|env   # the real node (kubelet + containerd), an add-on
+    python3 cluster/ctl.py images [NAME...]          # build (cached) and push the node's images
+
+`up --real-node` (or TEKTON_RUNNER_REAL_NODE=1) starts the real node after the plane.
 
 State lives in ${TEKTON_RUNNER_CLUSTER_DIR:-/tmp/tekton-runner-cluster}, binaries in
 ${TEKTON_RUNNER_CACHE:-~/.cache/tekton-runner}/bin. Needs Python 3.11+ with PyYAML.
@@ -17,6 +21,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,6 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from localplane.images import RECIPES
+from localplane.node import Node
 from localplane.plane import Plane, say
 
 
@@ -44,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     up = sub.add_parser("up", help="build if needed, start everything, wait until ready")
     up.add_argument("--events-sink", help="URL for Tekton's CloudEvents (default: the runner's /cloudevents)")
     up.add_argument("--no-selfcheck", action="store_true", help="skip the self-check TaskRun")
+    up.add_argument("--real-node", action="store_true", default=os.environ.get("TEKTON_RUNNER_REAL_NODE") == "1",
+                    help="also start the real node (default from TEKTON_RUNNER_REAL_NODE=1)")
     sub.add_parser("down", help="stop every process by its PID file")
     sub.add_parser("status", help="show which components run")
     sub.add_parser("env", help="print cluster.env")
@@ -52,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     restart.add_argument("component", choices=Plane.COMPONENTS)
     sink = sub.add_parser("sink", help="point Tekton's events controller at URL")
     sink.add_argument("url")
+    node = sub.add_parser("node", help="the real node: kubelet, kube-proxy, containerd, CoreDNS")
+    node.add_argument("action", choices=("up", "down", "status", "env"))
+    images = sub.add_parser("images", help="build and push the node's images; print their references")
+    images.add_argument("names", nargs="*", metavar="NAME", help=f"some of: {' '.join(RECIPES)} (default: all)")
     args = parser.parse_args(argv)
 
     plane = Plane()
@@ -61,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with exclusive(plane.layout.state):
                 plane.up(events_sink=args.events_sink, selfcheck=not args.no_selfcheck)
+                if args.real_node:
+                    Node(plane).up()
         except Exception as err:
             say(f"cluster-up failed: {err}")
             return 1
@@ -88,7 +104,42 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "sink":
         plane.set_events_sink(args.url)
         return 0
+    if args.cmd == "node":
+        return node_command(plane, args.action)
+    if args.cmd == "images":
+        unknown = sorted(set(args.names) - set(RECIPES))
+        if unknown:
+            parser.error(f"unknown images {unknown}; known: {' '.join(RECIPES)}")
+        node_images = Node(plane).images
+        for name in args.names or list(RECIPES):
+            print(f"{name}={node_images.push(name)}")
+        return 0
     return 2
+
+
+def node_command(plane: Plane, action: str) -> int:
+    node = Node(plane)
+    if action == "up":
+        try:
+            with exclusive(plane.layout.state):
+                node.up()
+        except Exception as err:
+            say(f"node up failed: {err}")
+            return 1
+        return 0
+    if action == "down":
+        with exclusive(plane.layout.state):
+            node.down()
+        return 0
+    if action == "status":
+        for name, alive in node.status().items():
+            print(f"{name:26} {'running' if alive else 'stopped'}")
+        up_now = plane.is_up() and node.is_up()
+        print(f"{'node ' + node.name + ' ready':26} {'yes' if up_now else 'no'}")
+        return 0 if up_now else 1
+    for key, value in node.env().items():
+        print(f"{key}={shlex.quote(value)}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -2,11 +2,17 @@
 # Installs the Debian tools the test suite uses when they are missing (needs root and apt-get):
 # nft/ip/unshare for the kernel forwarding path, prlimit for descriptor exhaustion, git/wget/unzip for
 # the build Task's scripts, systemd-analyze for the host unit, prometheus/promtool for the dashboard and
-# alert rules; kubectl comes with the local control plane.
+# alert rules; kubectl comes with the local control plane. With TEKTON_RUNNER_REAL_NODE=1 also what the
+# real node needs (containerd, runc, iptables, conntrack, busybox-static for its images, gcc for the
+# pause image); see docs/local-control-plane.md.
 set -euo pipefail
 declare -A package_of=([nft]=nftables [ip]=iproute2 [unshare]=util-linux [prlimit]=util-linux
                        [git]=git [wget]=wget [unzip]=unzip [openssl]=openssl
                        [systemd-analyze]=systemd [prometheus]=prometheus [promtool]=prometheus)
+if [ "${TEKTON_RUNNER_REAL_NODE:-0}" = 1 ]; then
+  package_of+=([containerd]=containerd [runc]=runc [iptables]=iptables [conntrack]=conntrack
+               [busybox]=busybox-static [gcc]=gcc)
+fi
 missing=()
 for tool in "${!package_of[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("${package_of[$tool]}")

@@ -101,3 +101,67 @@ class Layout:
     @property
     def registry_host(self) -> str:
         return f"127.0.0.1:{self.ports.registry}"
+
+
+# ---------------------------------------------------------------------------------------- real node
+
+# A real node is tainted so that only pods that tolerate it run there; everything else keeps going to
+# the kwok node (which kwok manages through its annotation; it never manages this node).
+REAL_NODE_TAINT = {"key": "tekton-runner.io/real-node", "value": "true", "effect": "NoSchedule"}
+REAL_NODE_LABEL = "tekton-runner.io/real-node"
+
+
+@dataclass(frozen=True)
+class NodePorts:
+    """Fixed ports of the real node, below the ephemeral range (32768-60999 on Debian)."""
+
+    kubelet: int = 20250
+    kubelet_healthz: int = 20248
+    proxy_healthz: int = 20256
+    proxy_metrics: int = 20249
+    containerd_stream: int = 20251
+    coredns_health: int = 20253
+    coredns_ready: int = 20254
+
+
+@dataclass(frozen=True)
+class NodeLayout:
+    """Where the real node keeps its state: `dir` (config, PKI, logs, runtime roots) and `run`."""
+
+    dir: Path
+    run: Path
+    ports: NodePorts = field(default_factory=NodePorts)
+    bridge: str = "trnode0"
+    pod_cidr: str = "10.89.0.0/24"
+    gateway: str = "10.89.0.1"
+    dns_service_ip: str = "10.96.0.10"
+
+    @classmethod
+    def from_env(cls) -> NodeLayout:
+        return cls(dir=Path(os.environ.get("TEKTON_RUNNER_NODE_DIR", "/var/lib/tekton-runner-node")),
+                   run=Path(os.environ.get("TEKTON_RUNNER_NODE_RUN", "/run/tekton-runner-node")))
+
+    @property
+    def logs(self) -> Path:
+        return self.dir / "logs"
+
+    @property
+    def pids(self) -> Path:
+        return self.dir / "pids"
+
+    @property
+    def pki(self) -> Path:
+        return self.dir / "pki"
+
+    @property
+    def containerd_socket(self) -> Path:
+        return self.run / "containerd" / "containerd.sock"
+
+    @property
+    def host_before(self) -> Path:
+        return self.dir / "host-before.json"
+
+    @property
+    def roots(self) -> list[str]:
+        """Directories whose mounts and contents belong to the node (logs survive `down`)."""
+        return [str(self.dir / "kubelet"), str(self.dir / "containerd"), str(self.run)]

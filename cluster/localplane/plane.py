@@ -38,6 +38,16 @@ DEFAULT_EVENTS_SINK = "http://127.0.0.1:8088/cloudevents"  # the runner's defaul
 KUBE_MIN_VERSION = "v1.28.0"
 
 
+def kubelet_client_flags(pk: Path) -> list[str]:
+    """How the API server reaches a real node's kubelet (logs, exec): our CA's client certificate, and
+    the node's InternalIP first (a host name need not resolve)."""
+    return [
+        f"--kubelet-client-certificate={pk / (pki_mod.KUBELET_CLIENT + '.crt')}",
+        f"--kubelet-client-key={pk / (pki_mod.KUBELET_CLIENT + '.key')}",
+        "--kubelet-preferred-address-types=InternalIP,Hostname,ExternalIP",
+    ]
+
+
 def say(msg: str) -> None:
     print(f"[cluster {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
@@ -197,6 +207,7 @@ class Plane:
             f"--requestheader-client-ca-file={pk / 'ca.crt'}", "--requestheader-allowed-names=front-proxy",
             "--requestheader-username-headers=X-Remote-User", "--requestheader-group-headers=X-Remote-Group",
             "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+            *kubelet_client_flags(pk),
         ])
         self._wait("kube-apiserver /readyz", self.kube.ready, 90, log="kube-apiserver")
 
@@ -444,6 +455,9 @@ class Plane:
     # ------------------------------------------------------------------ down
 
     def down(self) -> None:
+        from .node import Node  # the real node is an add-on that needs the plane, never the reverse
+
+        Node(self).down()
         self.procs.stop_all()
         for sub in ("etcd", "registry"):
             shutil.rmtree(self.layout.state / sub, ignore_errors=True)

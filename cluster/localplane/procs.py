@@ -83,11 +83,18 @@ class Processes:
             {"argv": [str(a) for a in argv], "env": dict(env or {}), "cwd": str(cwd) if cwd else None}))
         return proc.pid
 
-    def restart(self, name: str) -> int:
+    def argv(self, name: str) -> list[str]:
+        """The command line a tracked process was started with."""
+        saved: list[str] = json.loads((self.pid_dir / f"{name}.json").read_text())["argv"]
+        return saved
+
+    def restart(self, name: str, extra_args: Sequence[str] = ()) -> int:
+        """Stop and start again with the same arguments, plus `extra_args` it did not have yet."""
         saved = json.loads((self.pid_dir / f"{name}.json").read_text())
         self.stop(name)
         cwd = Path(saved["cwd"]) if saved["cwd"] else None
-        return self.start(name, saved["argv"], env=saved["env"], cwd=cwd)
+        argv = saved["argv"] + [a for a in extra_args if a not in saved["argv"]]
+        return self.start(name, argv, env=saved["env"], cwd=cwd)
 
     def pid(self, name: str) -> int | None:
         """PID of a tracked process that is still the one we started and not a zombie."""

@@ -1,0 +1,83 @@
+"""Real-node tier: pods that really run, on the kubelet + containerd node beside kwok's.
+
+Collected only when named (`make e2e-real`, or `pytest tests/e2e/real_node`): pytest's norecursedirs
+keeps it out of `make test` and `make e2e` until it has proven reliable. The session starts the real
+node on the running plane when it is not up (`cluster/ctl.py node up`) and leaves it up, like the plane.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.e2e.conftest import CTL, Cluster
+from tests.e2e.kubeapi import KubeAPI, Obj, poll
+
+TOLERATION = {"key": "tekton-runner.io/real-node", "operator": "Equal", "value": "true", "effect": "NoSchedule"}
+
+
+def ctl_env(*args: str) -> dict[str, str]:
+    out = subprocess.run([sys.executable, str(CTL), *args], check=True, capture_output=True, text=True).stdout
+    env = {}
+    for line in out.splitlines():
+        if "=" in line:
+            key, value = line.split("=", 1)
+            env[key] = shlex.split(value)[0] if value else ""
+    return env
+
+
+def node_is_up() -> bool:
+    return subprocess.run([sys.executable, str(CTL), "node", "status"], capture_output=True).returncode == 0
+
+
+@dataclass(frozen=True)
+class RealNode:
+    name: str
+    images: dict[str, str]
+
+    def pod(self, name: str, image: str, command: list[str], **spec: object) -> Obj:
+        """A pod pinned to the real node (its taint tolerated), without a service account token."""
+        return {
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": name}},
+            "spec": {
+                "nodeSelector": {"kubernetes.io/hostname": self.name}, "tolerations": [TOLERATION],
+                "automountServiceAccountToken": False, "terminationGracePeriodSeconds": 0,
+                "containers": [{"name": "main", "image": self.images[image], "command": command}],
+                **spec,
+            },
+        }
+
+
+@pytest.fixture(scope="session")
+def real_node(cluster: Cluster) -> RealNode:
+    if not node_is_up():
+        subprocess.run([sys.executable, str(CTL), "node", "up"], check=True)
+    env = ctl_env("node", "env")
+    images = ctl_env("images", "busybox", "redis", "postgres")
+    return RealNode(name=env["TEKTON_RUNNER_REAL_NODE"], images=images)
+
+
+@pytest.fixture
+async def namespace(kube: KubeAPI) -> AsyncIterator[str]:
+    name = f"real-{uuid.uuid4().hex[:8]}"
+    await kube.ensure_namespace(name)
+    yield name
+    await kube.delete(f"/api/v1/namespaces/{name}")
+
+
+async def pod_phase(kube: KubeAPI, namespace: str, name: str, phases: tuple[str, ...], within: float) -> Obj:
+    """Wait until the pod reaches one of `phases` (Ready counts as 'Ready')."""
+    async def probe() -> Obj | None:
+        pod = await kube.get(f"/api/v1/namespaces/{namespace}/pods/{name}") or {}
+        status = pod.get("status", {})
+        ready = any(c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions", []))
+        if status.get("phase") in phases or ("Ready" in phases and ready):
+            return pod
+        return None
+    return await poll(f"pod {namespace}/{name} in {phases}", probe, within)

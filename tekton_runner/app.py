@@ -12,13 +12,13 @@ import aiohttp
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from .chain.access import WorkspaceAccess
 from .chain.context import ChainContext, NoForwarder, PortForwarder
-from .chain.executing import RetryPolicy
-from .chain.metrics import Metrics
-from .chain.orchestrating import Orchestrator
-from .chain.recording import Recorder
-from .chain.scheduling import Scheduler
+from .chain.orchestrator import Orchestrator
+from .chain.runtime.retry import RetryPolicy
+from .chain.runtime.scheduler import Scheduler
+from .chain.status.metrics import Metrics
+from .chain.status.writer import Recorder
+from .chain.workspace_access import WorkspaceAccess
 from .forwarding import ForwardError
 from .forwarding.plane import forward_plane
 from .handlers import apps, endpoints, events, health, runs, sources, workspaces

@@ -14,10 +14,10 @@ from ..store.apps import AppStore
 from ..store.ports import PortStore
 from ..store.runs import RunStore
 from ..store.uploads import UploadStore
-from .access import WorkspaceAccess
-from .executing import RetryPolicy
-from .metrics import Metrics
-from .recording import Recorder
+from .runtime.retry import RetryPolicy
+from .status.metrics import Metrics
+from .status.writer import Recorder
+from .workspace_access import WorkspaceAccess
 
 
 class PortForwarder(Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import ValidationError
 
-from ..chain import registering
+from ..chain.lifecycle.registration import register, unregister
 from ..kube import KubeError
 from ..models.api import AppDeleted, AppLinks, AppList, AppView
 from ..models.apps import TRIGGER_PREFIX, AppRegistration, RegisteredApp
@@ -45,7 +45,7 @@ async def register_app(request: web.Request) -> web.Response:
     if (conflict := await port_conflict(request, workspace, name, registration.expose.external_port)):
         return conflict
     try:
-        app, created = await registering.register(ctx, registration)
+        app, created = await register(ctx, registration)
     except KubeError as error:
         return problem(502, "trigger_not_applied", f"the webhook Trigger could not be applied: {error.message}")
     return answer(app_view(app), status=201 if created else 200, headers={"Location": f"/apps/{app.id}"})
@@ -70,7 +70,7 @@ async def delete_app(request: web.Request) -> web.Response:
     if await ctx.apps.get(app_id) is None:
         return problem(404, "not_found", f"no app {app_id!r}")
     try:
-        await registering.unregister(ctx, app_id)
+        await unregister(ctx, app_id)
     except KubeError as error:
         return problem(502, "trigger_not_deleted", f"the webhook Trigger could not be deleted: {error.message}")
     return answer(AppDeleted(id=app_id, deleted=True))

@@ -6,7 +6,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from ..chain.context import ChainContext
-from ..chain.orchestrating import Orchestrator
+from ..chain.orchestrator import Orchestrator
 from ..models.settings import Settings
 from .probing import ForwardView
 

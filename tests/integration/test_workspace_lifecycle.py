@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tekton_runner.chain import retiring
+from tekton_runner.chain.lifecycle import retirement
 from tekton_runner.handlers.keys import CONTEXT
 from tests.integration.harness import Harness, spec
 
@@ -35,9 +35,9 @@ async def test_idle_workspace_is_removed_after_the_ttl(harness: Harness) -> None
     await harness.start(workspaces={"idle_ttl": 3600.0})
     run = await harness.run_to_success(spec())
     ctx = harness.http.app[CONTEXT]
-    assert await retiring.expire_idle(ctx, now=ctx.clock.now() + timedelta(minutes=59)) == []
+    assert await retirement.expire_idle(ctx, now=ctx.clock.now() + timedelta(minutes=59)) == []
     assert harness.fake.get_object("namespaces", "ws-demo") is not None
-    assert await retiring.expire_idle(ctx, now=ctx.clock.now() + timedelta(minutes=61)) == ["demo"]
+    assert await retirement.expire_idle(ctx, now=ctx.clock.now() + timedelta(minutes=61)) == ["demo"]
     assert harness.fake.get_object("namespaces", "ws-demo") is None
     assert (await harness.run(run["run_id"]))["state"] == "deleted"
 
@@ -47,5 +47,5 @@ async def test_workspace_with_a_live_run_is_never_expired(harness: Harness) -> N
     await harness.start(workspaces={"idle_ttl": 60.0})
     run_id = (await harness.post_run(spec()))["run_id"]  # still building
     ctx = harness.http.app[CONTEXT]
-    assert await retiring.expire_idle(ctx, now=ctx.clock.now() + timedelta(days=1)) == []
+    assert await retirement.expire_idle(ctx, now=ctx.clock.now() + timedelta(days=1)) == []
     assert (await harness.run(run_id))["state"] == "building"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from tekton_runner.chain.looking import Lookouts
-from tekton_runner.chain.scheduling import Scheduler
+from tekton_runner.chain.runtime.lookouts import Lookouts
+from tekton_runner.chain.runtime.scheduler import Scheduler
 
 
 async def test_requests_during_a_look_add_up_to_one_more_look() -> None:

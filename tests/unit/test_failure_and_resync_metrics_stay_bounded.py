@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry
 
-from tekton_runner.chain.metrics import MAX_REASONS_PER_STAGE, Metrics
+from tekton_runner.chain.status.metrics import MAX_REASONS_PER_STAGE, Metrics
 
 
 def sample(registry: CollectorRegistry, name: str, **labels: str) -> float | None:

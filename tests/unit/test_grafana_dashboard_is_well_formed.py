@@ -12,7 +12,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from tekton_runner.chain.metrics import Metrics
+from tekton_runner.chain.status.metrics import Metrics
 from tekton_runner.forwarding.metrics import register_metrics
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "tekton-runner.json"

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from tekton_runner.chain.scheduling import Scheduler
+from tekton_runner.chain.runtime.scheduler import Scheduler
 
 
 async def test_one_task_per_key_while_it_runs() -> None:

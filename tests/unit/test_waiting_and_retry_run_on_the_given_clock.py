@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from tekton_runner.chain.executing import RetryPolicy, execute
-from tekton_runner.chain.outcomes import PermanentError, StepOutcome, TemporaryError
-from tekton_runner.chain.waiting import deployment_ready, describe_deployment, wait_for
+from tekton_runner.chain.execution.executor import execute
+from tekton_runner.chain.runtime.outcomes import PermanentError, StepOutcome, TemporaryError
+from tekton_runner.chain.runtime.retry import RetryPolicy
+from tekton_runner.chain.steps.readiness import deployment_ready, describe_deployment, wait_for
 from tekton_runner.models.ids import RunId
 from tekton_runner.models.runs import Run, RunState, Step, StepName
 from tekton_runner.models.spec import RunSpec

@@ -16,12 +16,14 @@ from ..models.logcontext import bind_run
 from ..models.runs import Run, RunState
 from ..models.taskruns import APP_ID_LABEL, RUN_ID_LABEL, TaskRunView
 from ..store.runs import RunNotFound
-from . import adopting, building, retiring, verifying
+from .build import adoption, observation, trust
+from .build.requests import dispatch
 from .context import ChainContext
-from .looking import Lookouts
-from .postbuild import AppLocks, run_chain
-from .scheduling import Scheduler
-from .teardown import tear_down
+from .execution.sequence import AppLocks, run_chain
+from .lifecycle import retirement
+from .lifecycle.teardown import tear_down
+from .runtime.lookouts import Lookouts
+from .runtime.scheduler import Scheduler
 
 log = logging.getLogger("tekton_runner.orchestrator")
 
@@ -42,7 +44,7 @@ class Orchestrator:
         """Hands a stored run to Tekton now; if that fails it stays pending and the resync retries."""
         with bind_run(run, step="build", taskrun=taskrun_name(run.id)):
             async with self._lock(run.id):
-                await building.dispatch(self.ctx, self._session, run)
+                await dispatch(self.ctx, self._session, run)
         return await self.ctx.runs.get(run.id)
 
     def start_chain(self, run_id: RunId) -> bool:
@@ -65,7 +67,7 @@ class Orchestrator:
             return
         with bind_run(run, step="build"):
             try:
-                view = await building.read_build(self.ctx, run)
+                view = await observation.read_build(self.ctx, run)
             except KubeError as error:
                 log.warning("run %s: TaskRun not readable (%s); the resync looks again", run_id, error.message)
                 return
@@ -88,13 +90,13 @@ class Orchestrator:
     async def _take_push(self, registered: RegisteredApp, view: TaskRunView) -> None:
         """A push build read from the API server: recorded and observed only if it passes every check."""
         try:
-            image = verifying.check_push_build(view, registered, namespace=self.ctx.settings.build_namespace,
+            image = trust.check_push_build(view, registered, namespace=self.ctx.settings.build_namespace,
                                                eventlistener=self.ctx.settings.eventlistener_name)
-        except verifying.Untrusted as error:
+        except trust.Untrusted as error:
             log.warning("not deploying a push build: %s", error)
             return
         async with self._lock(view.run_id or ""):
-            run_id = await adopting.adopt(self.ctx, view, registered, image)
+            run_id = await adoption.adopt(self.ctx, view, registered, image)
         if run_id is not None:
             await self._observe(run_id, view)
 
@@ -108,13 +110,13 @@ class Orchestrator:
             with bind_run(run, step="build", taskrun=view.metadata.name):
                 try:
                     if view.pushed:
-                        verifying.check_adopted_build(view, run)
+                        trust.check_adopted_build(view, run)
                     else:
-                        verifying.check_requested_build(view, run, namespace=self.ctx.settings.build_namespace)
-                except verifying.Untrusted as error:
+                        trust.check_requested_build(view, run, namespace=self.ctx.settings.build_namespace)
+                except trust.Untrusted as error:
                     log.warning("run %s: not its build: %s", run_id, error)
                     return "untrusted"
-                if await building.observe(self.ctx, run, view):
+                if await observation.observe(self.ctx, run, view):
                     self.start_chain(run_id)
                     return "deploying"
                 return (await self.ctx.runs.get(run_id)).state.value
@@ -141,7 +143,7 @@ class Orchestrator:
             elif run.state is RunState.PENDING:
                 with bind_run(run, step="build", taskrun=taskrun_name(run.id)):
                     async with self._lock(run.id):
-                        await building.dispatch(self.ctx, self._session, await self.ctx.runs.get(run.id))
+                        await dispatch(self.ctx, self._session, await self.ctx.runs.get(run.id))
             elif taskruns is not None:
                 with bind_run(run, step="build"):
                     await self._check_missing_taskrun(run)
@@ -150,7 +152,7 @@ class Orchestrator:
         pruned = await self.ctx.runs.prune_events(older_than=timedelta(seconds=self.ctx.settings.event_retention))
         if pruned:
             log.info("forgot %d processed events older than %.0fs", pruned, self.ctx.settings.event_retention)
-        for workspace in await retiring.expire_idle(self.ctx):
+        for workspace in await retirement.expire_idle(self.ctx):
             log.info("workspace %s removed after %ss without runs", workspace, self.ctx.settings.workspaces.idle_ttl)
         return taskruns is not None
 
@@ -158,7 +160,7 @@ class Orchestrator:
         """Stops the workspace's chains, then removes it with its runs' objects and ports."""
         for run in await self.ctx.runs.list(states=(RunState.DEPLOYING,), workspace=workspace, limit=10_000):
             await self.scheduler.cancel(f"chain:{run.id}")
-        return await retiring.retire(self.ctx, workspace)
+        return await retirement.retire(self.ctx, workspace)
 
     async def _labelled_taskruns(self) -> dict[str, TaskRunView] | None:
         items = []
@@ -187,7 +189,7 @@ class Orchestrator:
         async with self._lock(run.id):
             fresh = await self.ctx.runs.get(run.id)
             if fresh.state is RunState.BUILDING:
-                await building.fail_build(self.ctx, fresh, reason, message)
+                await observation.fail_build(self.ctx, fresh, reason, message)
 
     async def resync_forever(self, interval: float) -> None:
         while True:

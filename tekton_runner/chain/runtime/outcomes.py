@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..models.runs import StepState
+from ...models.runs import StepState
 
 
 class TemporaryError(Exception):

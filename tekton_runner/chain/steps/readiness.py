@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..kube import Kube, KubeObject, NotFound
-from ..models.clock import Clock
-from .outcomes import PermanentError
+from ...kube import Kube, KubeObject, NotFound
+from ...models.clock import Clock
+from ..runtime.outcomes import PermanentError
 
 # A probe returns True (done), False (keep waiting) or raises PermanentError (it can never become ready).
 Probe = Callable[[KubeObject], bool]

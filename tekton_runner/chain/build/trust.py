@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from ..models.apps import TRIGGER_PREFIX, RegisteredApp
-from ..models.ids import taskrun_name
-from ..models.images import image_repository
-from ..models.runs import Run
-from ..models.taskruns import APP_ID_LABEL, EVENTLISTENER_LABEL, RUN_ID_LABEL, TRIGGER_LABEL, TaskRunView
+from ...models.apps import TRIGGER_PREFIX, RegisteredApp
+from ...models.ids import taskrun_name
+from ...models.images import image_repository
+from ...models.runs import Run
+from ...models.taskruns import APP_ID_LABEL, EVENTLISTENER_LABEL, RUN_ID_LABEL, TRIGGER_LABEL, TaskRunView
 
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from ..models.clock import SYSTEM_CLOCK, Clock
-from ..models.ids import RunId
-from ..models.runs import Run, RunState, Step, StepName, StepState
-from ..store.runs import RunStore
+from ...models.clock import SYSTEM_CLOCK, Clock
+from ...models.ids import RunId
+from ...models.runs import Run, RunState, Step, StepName, StepState
+from ...store.runs import RunStore
+from ..runtime.outcomes import StepOutcome
 from .metrics import Metrics
-from .outcomes import StepOutcome
 
 log = logging.getLogger("tekton_runner.runs")
 

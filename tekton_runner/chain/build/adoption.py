@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from ..models.apps import RegisteredApp
-from ..models.ids import RunId
-from ..models.runs import StepName, StepState
-from ..models.taskruns import GIT_REVISION_LABEL, TaskRunView
-from ..store.runs import RunExists, RunNotFound
-from .context import ChainContext
+from ...models.apps import RegisteredApp
+from ...models.ids import RunId
+from ...models.runs import StepName, StepState
+from ...models.taskruns import GIT_REVISION_LABEL, TaskRunView
+from ...store.runs import RunExists, RunNotFound
+from ..context import ChainContext
 
 log = logging.getLogger("tekton_runner.apps")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from ..models.runs import RunState
-from ..workspaces import WorkspaceActivity, expired_workspaces
-from .context import ChainContext
+from ...models.runs import RunState
+from ...workspaces import WorkspaceActivity, expired_workspaces
+from ..context import ChainContext
 
 log = logging.getLogger("tekton_runner.workspaces")
 LIVE = (RunState.PENDING, RunState.BUILDING, RunState.DEPLOYING)

@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
-from ..kube import KubeError
-from ..models.clock import Clock
-from ..models.runs import Run, Step
-from ..workspaces import WorkspaceError
-from .outcomes import PermanentError, StepOutcome, TemporaryError
-from .recording import Recorder
+from ...kube import KubeError
+from ...models.clock import Clock
+from ...models.runs import Run, Step
+from ...workspaces import WorkspaceError
+from ..runtime.outcomes import PermanentError, StepOutcome, TemporaryError
+from ..runtime.retry import RetryPolicy
+from ..status.writer import Recorder
 
 log = logging.getLogger("tekton_runner.chain")
 StepFunction = Callable[[Run, Step], Awaitable[StepOutcome]]
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 6
-    base_delay: float = 1.0
-    max_delay: float = 30.0
-
-    def delay(self, attempt: int, suggested: float | None) -> float:
-        if suggested is not None:
-            return min(max(suggested, 0.0), self.max_delay)
-        return min(self.base_delay * 2.0 ** (attempt - 1), self.max_delay)
 
 
 async def execute(

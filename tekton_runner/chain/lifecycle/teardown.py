@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from ..kube import KubeError
-from ..models.ids import taskrun_name
-from ..models.runs import Run
-from ..models.taskruns import RUN_ID_LABEL
-from . import naming
-from .context import ChainContext
+from ...kube import KubeError
+from ...models.ids import taskrun_name
+from ...models.runs import Run
+from ...models.taskruns import RUN_ID_LABEL
+from .. import naming
+from ..context import ChainContext
 
 log = logging.getLogger("tekton_runner.teardown")
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..forwarding import ForwardError, PortUnavailable
-from ..kube import Kube
-from ..models.runs import Endpoint, Run, Step
-from ..store.ports import PortMapping, PortRangeExhausted, PortTaken
-from . import naming
-from .context import ChainContext
-from .outcomes import PermanentError, StepOutcome, TemporaryError
+from ...forwarding import ForwardError, PortUnavailable
+from ...kube import Kube
+from ...models.runs import Endpoint, Run, Step
+from ...store.ports import PortMapping, PortRangeExhausted, PortTaken
+from .. import naming
+from ..context import ChainContext
+from ..runtime.outcomes import PermanentError, StepOutcome, TemporaryError
 
 
 def node_port(service: dict[str, Any]) -> int | None:

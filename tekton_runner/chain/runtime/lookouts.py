@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Awaitable, Callable
 
-from .scheduling import Scheduler
+from .scheduler import Scheduler
 
 
 class Lookouts:

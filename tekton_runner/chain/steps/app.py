@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..models.runs import Run, Step
-from . import naming
-from .context import ChainContext
-from .dependency import pull_secrets
-from .migration import DEPENDENCY_KEYS, secret_env
-from .outcomes import StepOutcome
-from .waiting import deployment_ready, describe_deployment, wait_for
-
-REDIS_KEYS = ("REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD")
+from ...models.runs import Run, Step
+from .. import naming
+from ..context import ChainContext
+from ..runtime.outcomes import StepOutcome
+from .common import REDIS_KEYS, SQL_KEYS, pull_secrets, secret_env
+from .readiness import deployment_ready, describe_deployment, wait_for
 
 
 def app_env(run: Run) -> list[dict[str, Any]]:
@@ -25,7 +22,7 @@ def app_env(run: Run) -> list[dict[str, Any]]:
     if wanted.wants_redis:
         env += secret_env(run, REDIS_KEYS)
     if wanted.wants_sql:
-        env += secret_env(run, DEPENDENCY_KEYS)
+        env += secret_env(run, SQL_KEYS)
     return env
 
 

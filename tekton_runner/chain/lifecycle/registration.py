@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..models import images
-from ..models.apps import TRIGGER_PREFIX, AppRegistration, RegisteredApp
-from .context import ChainContext
+from ...models import images
+from ...models.apps import TRIGGER_PREFIX, AppRegistration, RegisteredApp
+from ..context import ChainContext
 
 
 def default_repository(ctx: ChainContext, registration: AppRegistration) -> str:

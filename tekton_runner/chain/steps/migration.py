@@ -4,21 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..kube import Kube, KubeError, KubeObject
-from ..models.runs import Run, Step
-from . import naming
-from .context import ChainContext
-from .dependency import pull_secrets
-from .outcomes import PermanentError, StepOutcome
-
-DEPENDENCY_KEYS = ("DATABASE_URL", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
-
-
-def secret_env(run: Run, keys: tuple[str, ...]) -> list[dict[str, Any]]:
-    return [
-        {"name": key, "valueFrom": {"secretKeyRef": {"name": naming.secret_name(run), "key": key}}}
-        for key in keys
-    ]
+from ...kube import Kube, KubeError, KubeObject
+from ...models.runs import Run, Step
+from .. import naming
+from ..context import ChainContext
+from ..runtime.outcomes import PermanentError, StepOutcome
+from .common import SQL_KEYS, pull_secrets, secret_env
 
 
 def _condition(job: KubeObject, kind: str) -> dict[str, Any] | None:
@@ -50,7 +41,7 @@ async def run_migration(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:
     for obj in ctx.renderer.render("migration-job.yaml.j2", {
         "name": name, "namespace": namespace, "labels": naming.labels(run, "migration"),
         "image": run.pinned_image, "command": list(run.spec.migration.command),
-        "env": secret_env(run, DEPENDENCY_KEYS), "pull_secrets": pull_secrets(ctx),
+        "env": secret_env(run, SQL_KEYS), "pull_secrets": pull_secrets(ctx),
     }):
         await kube.apply(obj)
     deadline = ctx.clock.monotonic() + ctx.settings.ready_timeout

@@ -6,13 +6,14 @@ import base64
 import secrets
 from typing import Any
 
-from ..kube import Kube, NotFound
-from ..models.runs import Run, Step
-from ..workspaces import dependency_images
-from . import naming
-from .context import ChainContext
-from .outcomes import StepOutcome
-from .waiting import deployment_ready, describe_deployment, wait_for
+from ...kube import Kube, NotFound
+from ...models.runs import Run, Step
+from ...workspaces import dependency_images
+from .. import naming
+from ..context import ChainContext
+from ..runtime.outcomes import StepOutcome
+from .common import pull_secrets
+from .readiness import deployment_ready, describe_deployment, wait_for
 
 PG_USER = "app"
 PG_DATABASE = "app"
@@ -45,11 +46,6 @@ async def _existing_credentials(kube: Kube, run: Run) -> dict[str, str]:
         return {}
     data: dict[str, Any] = secret.get("data") or {}
     return {key: base64.b64decode(value).decode() for key, value in data.items() if isinstance(value, str)}
-
-
-def pull_secrets(ctx: ChainContext) -> list[dict[str, str]]:
-    name = ctx.settings.image_pull_secret or ctx.settings.workspaces.pull_secret_name
-    return [{"name": name}] if name else []
 
 
 async def deploy_dependency(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:

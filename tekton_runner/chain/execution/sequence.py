@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from functools import partial
 
-from ..models.ids import RunId
-from ..models.locks import KeyedLocks
-from ..models.logcontext import bind, bind_run
-from ..models.runs import CHAIN_STEPS, Run, RunState, Step, StepName, StepState
-from .context import ChainContext
-from .dependency import deploy_dependency
-from .deploying import deploy_app
-from .executing import execute
-from .exposing import expose
-from .migration import run_migration
-from .outcomes import StepOutcome
-
-StepImpl = Callable[[ChainContext, Run, Step], Awaitable[StepOutcome]]
-
-STEPS: dict[StepName, StepImpl] = {
-    StepName.DEPENDENCY: deploy_dependency,
-    StepName.MIGRATION: run_migration,
-    StepName.APP: deploy_app,
-    StepName.FORWARD: expose,
-}
-
+from ...models.ids import RunId
+from ...models.locks import KeyedLocks
+from ...models.logcontext import bind, bind_run
+from ...models.runs import CHAIN_STEPS, RunState, StepState
+from ..context import ChainContext
+from ..steps import STEPS
+from .executor import execute
 
 # One chain at a time per workspace app, so two runs of one app never interleave their applies.
 AppLocks = KeyedLocks[tuple[str, str]]

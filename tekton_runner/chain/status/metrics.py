@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from ..models.runs import RunState, StepName, StepState
+from ...models.runs import RunState, StepName, StepState
 
 STAGE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 # Failure reasons come partly from outside (Tekton's condition reasons): a label keeps at most this many

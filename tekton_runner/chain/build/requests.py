@@ -1,0 +1,53 @@
+"""Hands a run's build to Tekton: one build request to the EventListener, with a one-time source link."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import aiohttp
+
+from ...eventlistener.client import DispatchError, send_build_request
+from ...models.runs import Run, StepName, StepState
+from ...models.spec import LocalSource, ZipSource
+from ..context import ChainContext
+from .observation import fail_build
+
+
+async def archive_url(ctx: ChainContext, run: Run) -> str:
+    """A one-time download URL of the run's source zip; empty for git sources."""
+    source = run.spec.source
+    if isinstance(source, ZipSource):
+        upload = await ctx.uploads.get(source.upload_id)
+        if upload is None:
+            raise DispatchError(f"upload {source.upload_id} no longer exists", temporary=False)
+        path = upload.path
+    elif isinstance(source, LocalSource):
+        path = ctx.settings.packed_source(run.id)
+    else:
+        return ""
+    token = await ctx.uploads.issue_token(run.id, path)
+    return f"{ctx.settings.base_url}/sources/archive/{token}"
+
+
+async def dispatch(ctx: ChainContext, session: aiohttp.ClientSession, run: Run) -> None:
+    """One attempt to hand the build to Tekton; a temporary failure leaves the run pending for resync."""
+    try:
+        accepted = await send_build_request(
+            session, ctx.settings.eventlistener_url, run, archive_url=await archive_url(ctx, run)
+        )
+    except DispatchError as error:
+        expired = ctx.clock.now() - run.created_at > timedelta(seconds=ctx.settings.dispatch_deadline)
+        if error.temporary and not expired:
+            ctx.metrics.dispatch_total.labels("retry").inc()
+            await ctx.runs.note(run.id, reason="EventListenerUnavailable", message=f"{error}; will retry")
+            return
+        ctx.metrics.dispatch_total.labels("failed").inc()
+        reason = "EventListenerUnavailable" if error.temporary else "BuildRequestRejected"
+        await fail_build(ctx, run, reason, str(error))
+        return
+    ctx.metrics.dispatch_total.labels("accepted").inc()
+    build = run.step(StepName.BUILD).model_copy(update={
+        "state": StepState.RUNNING, "reason": "Accepted", "started_at": ctx.clock.now(), "attempts": 1,
+        "message": f"EventListener accepted the request (eventID {accepted.event_id})",
+    })
+    await ctx.runs.accept(run.id, accepted.event_id, build)

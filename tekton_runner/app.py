@@ -17,7 +17,7 @@ from .chain.orchestrator import Orchestrator
 from .chain.runtime.retry import RetryPolicy
 from .chain.runtime.scheduler import Scheduler
 from .chain.status.metrics import Metrics
-from .chain.status.writer import Recorder
+from .chain.status.writer import StatusWriter
 from .chain.workspace_access import WorkspaceAccess
 from .forwarding import ForwardError
 from .forwarding.plane import forward_plane
@@ -32,6 +32,7 @@ from .models.settings import Settings, WorkspaceSettings, reveal, weakened_secur
 from .registry import RegistryClient
 from .store.apps import AppStore
 from .store.database import Database
+from .store.events import EventStore
 from .store.ports import PortStore
 from .store.runs import RunStore
 from .store.uploads import UploadStore
@@ -98,8 +99,9 @@ def create_app(
             ctx = ChainContext(
                 settings=settings, kube=kube, renderer=renderer, runs=run_store,
                 access=access,
-                ports=port_store, apps=AppStore(database), uploads=UploadStore(database), metrics=metrics,
-                recorder=Recorder(run_store, metrics, clock), forwarder=forwarder, retry=retry or RetryPolicy(),
+                ports=port_store, apps=AppStore(database), events=EventStore(database), uploads=UploadStore(database),
+                metrics=metrics,
+                status=StatusWriter(database, metrics, clock), forwarder=forwarder, retry=retry or RetryPolicy(),
                 clock=clock,
                 registry=RegistryClient(session, host=settings.registry_host, scheme=registry_access.registry_scheme,
                                         verify_tls=not registry_access.registry_insecure,

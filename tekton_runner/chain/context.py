@@ -11,12 +11,13 @@ from ..models.clock import SYSTEM_CLOCK, Clock
 from ..models.settings import Settings
 from ..registry import RegistryClient
 from ..store.apps import AppStore
+from ..store.events import EventStore
 from ..store.ports import PortStore
 from ..store.runs import RunStore
 from ..store.uploads import UploadStore
 from .runtime.retry import RetryPolicy
 from .status.metrics import Metrics
-from .status.writer import Recorder
+from .status.writer import StatusWriter
 from .workspace_access import WorkspaceAccess
 
 
@@ -46,9 +47,10 @@ class ChainContext:
     runs: RunStore
     ports: PortStore
     apps: AppStore
+    events: EventStore
     uploads: UploadStore
     metrics: Metrics
-    recorder: Recorder
+    status: StatusWriter
     forwarder: PortForwarder
     access: WorkspaceAccess
     registry: RegistryClient | None = None

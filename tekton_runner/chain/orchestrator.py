@@ -19,7 +19,7 @@ from ..store.runs import RunNotFound
 from .build import adoption, observation, trust
 from .build.requests import dispatch
 from .context import ChainContext
-from .execution.sequence import AppLocks, run_chain
+from .execution.sequence import AppLocks, drive
 from .lifecycle import retirement
 from .lifecycle.teardown import tear_down
 from .runtime.lookouts import Lookouts
@@ -48,7 +48,9 @@ class Orchestrator:
         return await self.ctx.runs.get(run.id)
 
     def start_chain(self, run_id: RunId) -> bool:
-        return self.scheduler.spawn(f"chain:{run_id}", lambda: run_chain(self.ctx, run_id, self._app_locks))
+        # Not limited: the chain takes its app's lock, then a slot for each pass (execution/sequence.py).
+        return self.scheduler.spawn(f"chain:{run_id}", lambda: drive(self.ctx, run_id, self._app_locks, self.scheduler),
+                                    limited=False)
 
     def look_at_run(self, run_id: RunId) -> None:
         """An event named this run: read its TaskRun from the API server soon (coalesced per run)."""
@@ -149,7 +151,7 @@ class Orchestrator:
                     await self._check_missing_taskrun(run)
         for run in await self.ctx.runs.list(states=(RunState.DEPLOYING,), limit=10_000):
             self.start_chain(run.id)  # no-op while its chain is running
-        pruned = await self.ctx.runs.prune_events(older_than=timedelta(seconds=self.ctx.settings.event_retention))
+        pruned = await self.ctx.events.prune_events(older_than=timedelta(seconds=self.ctx.settings.event_retention))
         if pruned:
             log.info("forgot %d processed events older than %.0fs", pruned, self.ctx.settings.event_retention)
         for workspace in await retirement.expire_idle(self.ctx):
@@ -189,7 +191,7 @@ class Orchestrator:
         async with self._lock(run.id):
             fresh = await self.ctx.runs.get(run.id)
             if fresh.state is RunState.BUILDING:
-                await observation.fail_build(self.ctx, fresh, reason, message)
+                await self.ctx.status.build_failed(fresh, reason=reason, message=message)
 
     async def resync_forever(self, interval: float) -> None:
         while True:
@@ -205,8 +207,8 @@ class Orchestrator:
         """Ends the run and removes the objects that still belong to it."""
         async with self._lock(run_id):
             run = await self.ctx.runs.get(run_id)
-            await self.ctx.runs.transition(run_id, allowed=tuple(RunState), to=RunState.DELETED,
-                                           reason="Deleted", message="deleted on request")
+            await self.ctx.status.run_deleted(run_id, reason="Deleted", message="deleted on request",
+                                              even_if_deleted=True)
         with bind_run(run):
             await self.scheduler.cancel(f"chain:{run_id}")
             await tear_down(self.ctx, run)

@@ -1,4 +1,4 @@
-"""Where a run's objects go: the workspace target (ensured once per process) and a Kube for it."""
+"""Where a run's objects go: the workspace target (ensured by each run's first step) and a Kube for it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ from ..workspaces import Provisioner, WorkspaceTarget
 
 
 class WorkspaceAccess:
-    """Caches ensured targets and the connections to per-workspace clusters; closed with the app."""
+    """Remembers where workspaces are and keeps connections to per-workspace clusters; closed with the app.
+
+    Whether a workspace exists is never remembered: the cluster can lose it at any time (a namespace
+    deleted by hand), so each run's first step ensures it again (`ensure`), and later steps use `target`.
+    """
 
     def __init__(self, provisioner: Provisioner, default: Kube) -> None:
         self.provisioner = provisioner
@@ -19,12 +23,16 @@ class WorkspaceAccess:
         self._clients: dict[str, tuple[Kube, AsyncExitStack]] = {}
         self._locks: KeyedLocks[str] = KeyedLocks()
 
-    async def target(self, workspace: str) -> WorkspaceTarget:
-        """The workspace, created on first use; later calls in this process reuse it."""
+    async def ensure(self, workspace: str) -> WorkspaceTarget:
+        """Creates or repairs the workspace (idempotent: the provisioner applies what is missing)."""
         async with self._locks.hold(workspace):
-            if workspace not in self._targets:
-                self._targets[workspace] = await self.provisioner.ensure(workspace)
+            self._targets[workspace] = await self.provisioner.ensure(workspace)
             return self._targets[workspace]
+
+    async def target(self, workspace: str) -> WorkspaceTarget:
+        """Where the workspace is: as last ensured, or ensured now when this process has not yet."""
+        found = self._targets.get(workspace)
+        return found if found is not None else await self.ensure(workspace)
 
     async def kube(self, workspace: str) -> Kube:
         target = await self.target(workspace)

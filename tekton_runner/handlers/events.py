@@ -91,7 +91,7 @@ async def receive(request: web.Request) -> web.Response:
     if subject is None:
         ctx.metrics.events_total.labels(parsed.kind, "unmatched").inc()
         return web.json_response({"action": "ignored", "reason": "no live run or registered app"}, status=202)
-    if not await ctx.runs.record_event(dedup_key(parsed), run_id=subject, ce_id=parsed.id[:200],
+    if not await ctx.events.record_event(dedup_key(parsed), run_id=subject, ce_id=parsed.id[:200],
                                        type_=parsed.type[:200], keep=settings.events_per_subject):
         ctx.metrics.events_total.labels(parsed.kind, "duplicate").inc()
         return web.json_response({"action": "duplicate"}, status=200)

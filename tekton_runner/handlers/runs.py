@@ -66,7 +66,7 @@ async def create_run(request: web.Request) -> web.Response:
         except PackError as error:
             return invalid_field("source.path", str(error))
     try:
-        run = await ctx.runs.create(run_id, spec, image_reference(spec, run_id, settings.registry),
+        run = await ctx.status.run_created(run_id, spec, image_reference(spec, run_id, settings.registry),
                                     idempotency_key=key)
     except DuplicateRequest as duplicate:  # the same key raced in from another request
         return _replay(await ctx.runs.get(duplicate.run_id), spec)

@@ -62,7 +62,8 @@ class Step(BaseModel):
     message: str = ""
     started_at: datetime | None = None
     finished_at: datetime | None = None
-    attempts: int = 0
+    attempts: int = 0  # tries so far: 1 when started, one more after each failed attempt that is retried
+    due_at: datetime | None = None  # a waiting or retrying step is looked at again then
 
 
 class Endpoint(BaseModel):

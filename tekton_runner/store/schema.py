@@ -121,6 +121,22 @@ MIGRATIONS: tuple[Migration, ...] = (
 CREATE INDEX IF NOT EXISTS events_subject ON events (run_id);
 CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
 """),
+    Migration(3, "a waiting or retrying step stores when it is due again", """
+ALTER TABLE steps ADD COLUMN due_at TEXT;
+"""),
+    Migration(4, "each run's transitions, numbered, for clients that follow a run", """
+CREATE TABLE progress (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    step TEXT,
+    state TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    message TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (run_id, seq)
+);
+"""),
 )
 
 

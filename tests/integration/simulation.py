@@ -17,6 +17,7 @@ class Controllers:
 
     fake: FakeKubeApi
     deployments_ready: bool = True
+    unready: set[str] = field(default_factory=set)  # Deployments never marked ready, whatever the above says
     failing_jobs: set[str] = field(default_factory=set)
     next_node_port: int = 30080
 
@@ -44,7 +45,7 @@ class Controllers:
                 obj = copy.deepcopy(obj)
                 obj["spec"] = spec
                 return self.fake.store.update(rtype, namespace, name, obj)
-        if kind == "Deployment" and self.deployments_ready:
+        if kind == "Deployment" and self.deployments_ready and name not in self.unready:
             return self.mark_deployment_ready(namespace or "", name)
         if kind == "Job":
             condition = "Failed" if name in self.failing_jobs else "Complete"

@@ -42,7 +42,8 @@ async def test_throttled_and_unavailable_api_is_retried(harness: Harness) -> Non
     harness.fake.fail(method="PATCH", path_regex=r"/services/shop$", status=503, times=2)
     run = await harness.run_to_success(spec())
     app_step = next(step for step in run["steps"] if step["name"] == "app")
-    assert app_step["attempts"] == 1  # retries happen inside one attempt of the step
+    assert app_step["attempts"] == 4  # one 429 and two 503s, each retried as a new attempt of the step
+    assert app_step["reason"] == "Ready"
     assert len(harness.fake.applies("services", "shop")) == 3
 
 

@@ -161,17 +161,17 @@ async def test_event_flood_keeps_the_events_table_bounded(harness: Harness) -> N
     for _ in range(keep):  # events for runs that do not exist are not even recorded
         await harness.send_event(forged_success(f"r-{uuid.uuid4().hex[:16]}"), "successful")
     await harness.settle()
-    assert await harness.orchestrator.ctx.runs.count_events() == keep
+    assert await harness.orchestrator.ctx.events.count_events() == keep
     assert len(harness.orchestrator._lookouts) == 0  # every coalesced look released its key
 
 
 async def test_processed_events_are_forgotten_after_the_retention(harness: Harness) -> None:
     run = await harness.run_to_success(spec())
-    assert await harness.orchestrator.ctx.runs.count_events() == 1
+    assert await harness.orchestrator.ctx.events.count_events() == 1
     await harness.stop()
     await harness.start(event_retention=0.0)
     await harness.orchestrator.resync()
-    assert await harness.orchestrator.ctx.runs.count_events() == 0
+    assert await harness.orchestrator.ctx.events.count_events() == 0
     assert (await harness.run(run["run_id"]))["state"] == "succeeded"
 
 
@@ -181,7 +181,7 @@ async def test_oversized_event_is_refused_and_recorded_nowhere(harness: Harness)
     big["metadata"]["annotations"] = {"padding": "x" * harness.settings.max_event_bytes}
     response = await harness.send_event(big, "successful")
     assert response.status == 413
-    assert await harness.orchestrator.ctx.runs.count_events() == 0
+    assert await harness.orchestrator.ctx.events.count_events() == 0
 
 
 async def test_sink_secret_path_closes_the_plain_sink(harness: Harness) -> None:
@@ -194,7 +194,7 @@ async def test_sink_secret_path_closes_the_plain_sink(harness: Harness) -> None:
         assert (await harness.send_event(taskrun, "successful", path=path)).status == 404
     await harness.settle()
     assert (await harness.run(run_id))["state"] == "building"
-    assert await harness.orchestrator.ctx.runs.count_events() == 0
+    assert await harness.orchestrator.ctx.events.count_events() == 0
     assert (await harness.send_event(taskrun, "successful", path=f"/cloudevents/{secret}")).status == 202
     await harness.settle()
     assert (await harness.run(run_id))["state"] == "succeeded"

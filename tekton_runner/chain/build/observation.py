@@ -10,15 +10,8 @@ from ...models.runs import Run, RunState, StepName, StepState
 from ...models.taskruns import Outcome, TaskRunView
 from ...registry import RegistryError
 from ..context import ChainContext
-from ..runtime.outcomes import StepOutcome
 
 log = logging.getLogger("tekton_runner.build")
-
-
-async def fail_build(ctx: ChainContext, run: Run, reason: str, message: str) -> None:
-    step = run.step(StepName.BUILD)
-    await ctx.recorder.step_ended(run.id, step, StepOutcome.failed(reason, message))
-    await ctx.recorder.run_ended(run.id, RunState.FAILED, reason=f"build:{reason}", message=message)
 
 
 async def read_build(ctx: ChainContext, run: Run) -> TaskRunView | None:
@@ -43,31 +36,26 @@ async def observe(ctx: ChainContext, run: Run, view: TaskRunView) -> bool:
     if run.state not in (RunState.PENDING, RunState.BUILDING):
         return False  # already decided: duplicates and late events change nothing
     step = run.step(StepName.BUILD)
-    if step.state is StepState.PENDING:
-        step = step.model_copy(update={"state": StepState.RUNNING, "reason": "Started", "started_at": ctx.clock.now(),
-                                       "attempts": 1})
-        if run.state is not RunState.PENDING:
-            await ctx.runs.save_step(run.id, step)
     if run.state is RunState.PENDING:  # the TaskRun exists, so the request got through
-        await ctx.runs.accept(run.id, None, step)
-    await ctx.runs.record_build(run.id, taskrun_uid=view.metadata.uid or None, digest=view.digest)
+        step = step.model_copy(update={"state": StepState.RUNNING, "reason": "Started",
+                                       "started_at": step.started_at or ctx.clock.now(), "attempts": 1})
+        await ctx.status.build_accepted(run.id, None, step)
+    await ctx.status.build_seen(run, taskrun_uid=view.metadata.uid or None, digest=view.digest)
     outcome = view.outcome
     condition = view.succeeded_condition
     if outcome is Outcome.RUNNING:
-        if condition and (condition.reason, condition.message) != (step.reason, step.message):
-            await ctx.recorder.step_progress(run.id, step, reason=condition.reason, message=condition.message)
+        if condition:
+            await ctx.status.step_progress(run.id, step, reason=condition.reason, message=condition.message)
         return False
     if outcome is Outcome.FAILED:
         assert condition is not None
-        await fail_build(ctx, run, condition.reason or "Failed", condition.message)
+        await ctx.status.build_failed(run, reason=condition.reason or "Failed", message=condition.message)
         return False
     digest = view.digest or await _digest_from_registry(ctx, run)
     if digest and not view.digest:
-        await ctx.runs.record_build(run.id, taskrun_uid=None, digest=digest)
+        await ctx.status.build_seen(run, taskrun_uid=None, digest=digest)
     message = f"pushed {run.image}" + (f" ({digest})" if digest else " (no digest known: deploying by tag)")
-    await ctx.recorder.step_ended(run.id, step, StepOutcome.done("Succeeded", message))
-    return await ctx.runs.transition(run.id, allowed=(RunState.PENDING, RunState.BUILDING),
-                                     to=RunState.DEPLOYING, reason="BuildSucceeded", message=message)
+    return await ctx.status.build_succeeded(run, step, message)
 
 
 async def _digest_from_registry(ctx: ChainContext, run: Run) -> str | None:

@@ -10,7 +10,6 @@ from ...eventlistener.client import DispatchError, send_build_request
 from ...models.runs import Run, StepName, StepState
 from ...models.spec import LocalSource, ZipSource
 from ..context import ChainContext
-from .observation import fail_build
 
 
 async def archive_url(ctx: ChainContext, run: Run) -> str:
@@ -39,15 +38,15 @@ async def dispatch(ctx: ChainContext, session: aiohttp.ClientSession, run: Run) 
         expired = ctx.clock.now() - run.created_at > timedelta(seconds=ctx.settings.dispatch_deadline)
         if error.temporary and not expired:
             ctx.metrics.dispatch_total.labels("retry").inc()
-            await ctx.runs.note(run.id, reason="EventListenerUnavailable", message=f"{error}; will retry")
+            await ctx.status.build_requeued(run.id, reason="EventListenerUnavailable", message=f"{error}; will retry")
             return
         ctx.metrics.dispatch_total.labels("failed").inc()
         reason = "EventListenerUnavailable" if error.temporary else "BuildRequestRejected"
-        await fail_build(ctx, run, reason, str(error))
+        await ctx.status.build_failed(run, reason=reason, message=str(error))
         return
     ctx.metrics.dispatch_total.labels("accepted").inc()
     build = run.step(StepName.BUILD).model_copy(update={
         "state": StepState.RUNNING, "reason": "Accepted", "started_at": ctx.clock.now(), "attempts": 1,
         "message": f"EventListener accepted the request (eventID {accepted.event_id})",
     })
-    await ctx.runs.accept(run.id, accepted.event_id, build)
+    await ctx.status.build_accepted(run.id, accepted.event_id, build)

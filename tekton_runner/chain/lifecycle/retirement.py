@@ -19,8 +19,8 @@ async def retire(ctx: ChainContext, workspace: str) -> dict[str, object]:
     remaining = tuple(state for state in RunState if state is not RunState.DELETED)
     for run in await ctx.runs.list(states=remaining, workspace=workspace, limit=100_000):
         # Finished runs too: their objects are gone with the workspace, and the TTL must not see them again.
-        if await ctx.runs.transition(run.id, allowed=remaining, to=RunState.DELETED, reason="WorkspaceDeleted",
-                                     message=f"workspace {workspace} was removed"):
+        removed = f"workspace {workspace} was removed"
+        if await ctx.status.run_deleted(run.id, reason="WorkspaceDeleted", message=removed):
             ended.append(run.id)
     released = await ctx.ports.release(workspace=workspace)
     for mapping in released:

@@ -43,5 +43,5 @@ async def tear_down(ctx: ChainContext, run: Run) -> list[str]:
         await ctx.forwarder.withdraw(mapping.port)
         await ctx.ports.release(workspace=run.workspace, app=run.app)
         removed.append(f"external port {mapping.port}")
-    await ctx.runs.set_endpoint(run.id, None)
+    await ctx.status.endpoint_set(run.id, None)
     return removed

@@ -1,4 +1,8 @@
-"""Step outcomes and the two failure kinds every step raises; decided on in executing.py only."""
+"""What one pass of a step ends in, and the two failure kinds a step may raise; decided on by the executor.
+
+A step applies its objects, reads the cluster once and returns an outcome: done, skipped, failed, or
+waiting (the cluster is not there yet: look again after `delay` seconds). It never sleeps itself.
+"""
 
 from __future__ import annotations
 
@@ -28,9 +32,15 @@ class PermanentError(Exception):
 
 @dataclass(frozen=True)
 class StepOutcome:
-    state: StepState
+    state: StepState  # RUNNING for a step that waits
     reason: str = ""
     message: str = ""
+    delay: float | None = None  # waiting only: seconds until the step is looked at again
+    timeout_reason: str | None = None  # waiting only: the failure reason once the step waited too long
+
+    @property
+    def waiting(self) -> bool:
+        return self.state is StepState.RUNNING
 
     @classmethod
     def done(cls, reason: str, message: str = "") -> StepOutcome:
@@ -43,3 +53,8 @@ class StepOutcome:
     @classmethod
     def failed(cls, reason: str, message: str) -> StepOutcome:
         return cls(StepState.FAILED, reason, message)
+
+    @classmethod
+    def wait(cls, reason: str, message: str, *, delay: float, timeout_reason: str | None = None) -> StepOutcome:
+        """Not there yet (a Deployment not ready, a Job running): the executor persists when to look again."""
+        return cls(StepState.RUNNING, reason, message, delay=delay, timeout_reason=timeout_reason)

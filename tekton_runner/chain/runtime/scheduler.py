@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 
 log = logging.getLogger("tekton_runner.scheduler")
 
@@ -16,9 +17,28 @@ class Scheduler:
         self._slots = asyncio.Semaphore(limit)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._daemons: set[str] = set()
+        self._resting: set[str] = set()  # tasks between two passes: nothing to lose by cancelling them
         self._closing = False
         self._idle = asyncio.Event()
         self._idle.set()
+
+    def slot(self) -> asyncio.Semaphore:
+        """One of the limited slots, for a task started with limited=False that needs one only at times."""
+        return self._slots
+
+    @contextmanager
+    def resting(self) -> Iterator[None]:
+        """Marks the current task as idle until the block ends (a chain waiting for its due time): closing
+        cancels it at once instead of granting it the grace period, since its state is stored."""
+        task = asyncio.current_task()
+        key = task.get_name() if task is not None else ""
+        if self._closing or key not in self._tasks:
+            raise asyncio.CancelledError()
+        self._resting.add(key)
+        try:
+            yield
+        finally:
+            self._resting.discard(key)
 
     def active(self, key: str) -> bool:
         return key in self._tasks
@@ -71,6 +91,12 @@ class Scheduler:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
+    async def join(self, key: str) -> None:
+        """Returns once the task under `key` has ended (at once when there is none)."""
+        task = self._tasks.get(key)
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
+
     async def wait_idle(self) -> None:
         """Returns once no task is running (for tests and orderly shutdown)."""
         await self._idle.wait()
@@ -78,7 +104,7 @@ class Scheduler:
     async def close(self, *, grace: float = 10.0) -> None:
         """Stops accepting work, lets running tasks finish for `grace` seconds, then cancels the rest."""
         self._closing = True
-        for key in list(self._daemons):
+        for key in list(self._daemons | self._resting):
             await self.cancel(key)
         if not self._tasks:
             return

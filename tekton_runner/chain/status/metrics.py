@@ -13,6 +13,7 @@ STAGE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 180
 # Failure reasons come partly from outside (Tekton's condition reasons): a label keeps at most this many
 # distinct values per stage, each a short identifier; the rest are counted as "Other".
 MAX_REASONS_PER_STAGE = 25
+ERROR_KINDS = ("temporary", "kube", "workspace", "internal")
 _REASON = re.compile(r"^[A-Za-z][A-Za-z0-9:]{0,47}$")
 
 
@@ -25,6 +26,7 @@ class Metrics:
     runs_total: Counter
     chains_active: Gauge
     failures_total: Counter
+    step_errors_total: Counter
     resync_total: Counter
     resync_last_success: Gauge
     _reasons: dict[str, set[str]] = field(default_factory=dict, repr=False, compare=False)
@@ -59,6 +61,9 @@ class Metrics:
             for outcome in ended:
                 self.stage_total.labels(stage.value, outcome.value)
                 self.stage_seconds.labels(stage.value, outcome.value)
+        for stage in StepName:
+            for kind in ERROR_KINDS:
+                self.step_errors_total.labels(stage.value, kind)
         for state in (RunState.SUCCEEDED, RunState.FAILED):
             self.runs_total.labels(state.value)
         for dispatched in ("accepted", "retry", "failed"):
@@ -94,6 +99,11 @@ class Metrics:
             failures_total=Counter(
                 "tekton_runner_stage_failures_total", "Stages that failed, by stage and reason",
                 ["stage", "reason"], registry=registry,
+            ),
+            step_errors_total=Counter(
+                "tekton_runner_step_errors_total",
+                "Errors raised inside steps, by stage and kind (temporary, kube, workspace, internal)",
+                ["stage", "kind"], registry=registry,
             ),
             resync_total=Counter(
                 "tekton_runner_resync_total", "Resync passes, by outcome (failed: the cluster could not be read)",

@@ -1,49 +1,141 @@
-"""The one place run and step status changes: it writes the store, counts metrics and logs each change."""
+"""The one writer of run and step status: a method per transition, each stored, counted, logged and published.
+
+Nothing else imports the store's write side (an import-linter contract in pyproject.toml). Each method
+compares before and after: a transition that changes nothing is neither stored twice nor published.
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from datetime import datetime
 
 from ...models.clock import SYSTEM_CLOCK, Clock
-from ...models.ids import RunId
-from ...models.runs import Run, RunState, Step, StepName, StepState
-from ...store.runs import RunStore
+from ...models.ids import EventId, RunId
+from ...models.progress import Progress, Subject
+from ...models.runs import Endpoint, Run, RunState, Step, StepName, StepState
+from ...models.spec import RunSpec
+from ...store.database import Database
+from ...store.run_writes import RunWrites
+from ...store.runs import RunExists, RunStore
 from ..runtime.outcomes import StepOutcome
+from .hub import ProgressHub
 from .metrics import Metrics
 
 log = logging.getLogger("tekton_runner.runs")
+LIVE = (RunState.PENDING, RunState.BUILDING, RunState.DEPLOYING)
 
 
-@dataclass(frozen=True)
-class Recorder:
-    runs: RunStore
-    metrics: Metrics
-    clock: Clock = SYSTEM_CLOCK
+class StatusWriter:
+    def __init__(self, database: Database, metrics: Metrics, clock: Clock = SYSTEM_CLOCK,
+                 hub: ProgressHub | None = None) -> None:
+        self._writes = RunWrites(database)
+        self._runs = RunStore(database)
+        self.metrics = metrics
+        self.clock = clock
+        self.hub = hub or ProgressHub()
+
+    # Runs coming into being.
+
+    async def run_created(self, run_id: RunId, spec: RunSpec, image: str, *,
+                          idempotency_key: str | None = None) -> Run:
+        """A run requested through the API; raises DuplicateRequest when the key was used before."""
+        run = await self._writes.create(run_id, spec, image, idempotency_key=idempotency_key)
+        await self._publish_run(run_id, RunState.PENDING, "Created", f"image {image}")
+        return run
+
+    async def push_recorded(self, run_id: RunId, spec: RunSpec, image: str, build: Step) -> bool:
+        """A git-push build seen for the first time becomes a building run; False when it was recorded already."""
+        try:
+            await self._writes.create(run_id, spec, image)
+        except RunExists:
+            return False
+        await self._publish_run(run_id, RunState.PENDING, "Pushed", f"image {image}")
+        await self.build_accepted(run_id, None, build)
+        return True
+
+    # The build.
+
+    async def build_requeued(self, run_id: RunId, *, reason: str, message: str) -> None:
+        """The build request could not be delivered yet; the run stays pending and says why."""
+        await self._writes.note(run_id, reason=reason, message=message)
+        await self._publish_run(run_id, RunState.PENDING, reason, message)
+
+    async def build_accepted(self, run_id: RunId, event_id: EventId | None, build: Step) -> bool:
+        """PENDING -> BUILDING with the build step running; False when the run had left PENDING."""
+        if not await self._writes.accept(run_id, event_id, build):
+            return False
+        await self._publish_run(run_id, RunState.BUILDING, build.reason, build.message)
+        await self._publish_step(run_id, build)
+        return True
+
+    async def build_seen(self, run: Run, *, taskrun_uid: str | None, digest: str | None) -> None:
+        """What the API server's TaskRun says about itself: its uid (first seen) and the digest it reported."""
+        if (taskrun_uid and not run.taskrun_uid) or (digest and digest != run.digest):
+            await self._writes.record_build(run.id, taskrun_uid=taskrun_uid, digest=digest)
+
+    async def build_succeeded(self, run: Run, step: Step, message: str) -> bool:
+        """The build step ends and the run moves to DEPLOYING; True only for the caller that moved it."""
+        await self.step_ended(run.id, step, StepOutcome.done("Succeeded", message))
+        moved = await self._writes.transition(run.id, allowed=(RunState.PENDING, RunState.BUILDING),
+                                              to=RunState.DEPLOYING, reason="BuildSucceeded", message=message)
+        if moved:
+            await self._publish_run(run.id, RunState.DEPLOYING, "BuildSucceeded", message)
+        return moved
+
+    async def build_failed(self, run: Run, *, reason: str, message: str) -> None:
+        await self.step_ended(run.id, run.step(StepName.BUILD), StepOutcome.failed(reason, message))
+        await self.run_ended(run.id, RunState.FAILED, reason=f"build:{reason}", message=message)
+
+    # Steps.
 
     async def step_started(self, run: Run, name: StepName) -> Step:
         previous = run.step(name)
         step = previous.model_copy(update={
             "state": StepState.RUNNING, "reason": "Started", "message": "",
             "started_at": previous.started_at or self.clock.now(), "finished_at": None,
-            "attempts": previous.attempts + 1,
+            "attempts": previous.attempts + 1, "due_at": None,
         })
-        await self.runs.save_step(run.id, step)
+        await self._writes.save_step(run.id, step)
         log.info("run %s: %s started (attempt %d)", run.id, name, step.attempts)
+        await self._publish_step(run.id, step)
         return step
 
     async def step_progress(self, run_id: RunId, step: Step, *, reason: str, message: str) -> Step:
+        if (reason, message) == (step.reason, step.message):
+            return step
         updated = step.model_copy(update={"reason": reason, "message": message})
-        await self.runs.save_step(run_id, updated)
+        await self._writes.save_step(run_id, updated)
+        await self._publish_step(run_id, updated)
         return updated
+
+    async def step_waiting(self, run_id: RunId, step: Step, *, reason: str, message: str, due_at: datetime) -> Step:
+        """The step is not there yet; it is looked at again at `due_at` (stored, so a restart keeps it)."""
+        waiting = step.model_copy(update={"reason": reason, "message": message, "due_at": due_at})
+        await self._writes.save_step(run_id, waiting)
+        if (reason, message) != (step.reason, step.message):
+            log.info("run %s: %s waiting (%s) %s", run_id, step.name, reason, message)
+            await self._publish_step(run_id, waiting)
+        return waiting
+
+    async def step_retrying(self, run_id: RunId, step: Step, *, reason: str, message: str, due_at: datetime) -> Step:
+        """An attempt failed and another is due at `due_at`; the attempt count goes up."""
+        retrying = step.model_copy(update={"reason": reason, "message": message, "due_at": due_at,
+                                           "attempts": step.attempts + 1})
+        await self._writes.save_step(run_id, retrying)
+        await self._publish_step(run_id, retrying)
+        return retrying
+
+    def count_error(self, stage: StepName, kind: str) -> None:
+        """An error raised inside a step (temporary, kube, workspace or internal), whatever came of it."""
+        self.metrics.step_errors_total.labels(stage.value, kind).inc()
 
     async def step_ended(self, run_id: RunId, step: Step, outcome: StepOutcome) -> Step:
         now = self.clock.now()
         ended = step.model_copy(update={
             "state": outcome.state, "reason": outcome.reason, "message": outcome.message,
-            "started_at": step.started_at or now, "finished_at": now,
+            "started_at": step.started_at or now, "finished_at": now, "due_at": None,
         })
-        await self.runs.save_step(run_id, ended)
+        await self._writes.save_step(run_id, ended)
         started = ended.started_at or now
         self.metrics.stage_total.labels(step.name.value, outcome.state.value).inc()
         if outcome.state is StepState.FAILED:
@@ -53,26 +145,54 @@ class Recorder:
         )
         level = logging.WARNING if outcome.state is StepState.FAILED else logging.INFO
         log.log(level, "run %s: %s %s (%s) %s", run_id, step.name, outcome.state, outcome.reason, outcome.message)
+        await self._publish_step(run_id, ended)
         return ended
+
+    # Where the app is.
+
+    async def endpoint_set(self, run_id: RunId, endpoint: Endpoint | None) -> None:
+        await self._writes.set_endpoint(run_id, endpoint)
+
+    # Runs ending.
 
     async def run_ended(self, run_id: RunId, state: RunState, *, reason: str = "", message: str = "") -> bool:
         """Moves a live run to its final state once; later callers get False and change nothing."""
-        live = (RunState.PENDING, RunState.BUILDING, RunState.DEPLOYING)
-        if not await self.runs.transition(run_id, allowed=live, to=state, reason=reason, message=message):
+        if not await self._writes.transition(run_id, allowed=LIVE, to=state, reason=reason, message=message):
             return False
         self.metrics.runs_total.labels(state.value).inc()
         level = logging.WARNING if state is RunState.FAILED else logging.INFO
         log.log(level, "run %s %s %s %s", run_id, state, reason, message)
         if state is RunState.FAILED:
             await self._skip_pending_steps(run_id, reason)
+        await self._publish_run(run_id, state, reason, message)
+        return True
+
+    async def run_deleted(self, run_id: RunId, *, reason: str, message: str, even_if_deleted: bool = False) -> bool:
+        """Any state -> DELETED; False when it was deleted already (True anyway with `even_if_deleted`)."""
+        allowed = tuple(RunState) if even_if_deleted else tuple(s for s in RunState if s is not RunState.DELETED)
+        if not await self._writes.transition(run_id, allowed=allowed, to=RunState.DELETED, reason=reason,
+                                             message=message):
+            return False
+        await self._publish_run(run_id, RunState.DELETED, reason, message)
         return True
 
     async def _skip_pending_steps(self, run_id: RunId, reason: str) -> None:
-        run = await self.runs.get(run_id)
+        run = await self._runs.get(run_id)
         for step in run.steps:
             if step.state is StepState.PENDING:
-                await self.runs.save_step(run_id, step.model_copy(update={
-                    "state": StepState.SKIPPED, "reason": "RunFailed", "message": reason,
-                }))
+                skipped = step.model_copy(update={"state": StepState.SKIPPED, "reason": "RunFailed", "message": reason})
+                await self._writes.save_step(run_id, skipped)
+                await self._publish_step(run_id, skipped)
             elif step.state is StepState.RUNNING:
                 await self.step_ended(run_id, step, StepOutcome.failed("RunFailed", reason))
+
+    async def _publish_run(self, run_id: RunId, state: RunState, reason: str, message: str) -> None:
+        await self._publish(Progress(run_id=run_id, at=self.clock.now(), subject=Subject.RUN, state=state.value,
+                                     reason=reason, message=message))
+
+    async def _publish_step(self, run_id: RunId, step: Step) -> None:
+        await self._publish(Progress(run_id=run_id, at=self.clock.now(), subject=Subject.STEP, step=step.name.value,
+                                     state=step.state.value, reason=step.reason, message=step.message))
+
+    async def _publish(self, entry: Progress) -> None:
+        self.hub.publish(await self._writes.append_progress(entry))

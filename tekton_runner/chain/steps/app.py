@@ -9,7 +9,7 @@ from .. import naming
 from ..context import ChainContext
 from ..runtime.outcomes import StepOutcome
 from .common import REDIS_KEYS, SQL_KEYS, pull_secrets, secret_env
-from .readiness import deployment_ready, describe_deployment, wait_for
+from .readiness import unready_deployment
 
 
 def app_env(run: Run) -> list[dict[str, Any]]:
@@ -37,9 +37,7 @@ async def deploy_app(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:
         "env": app_env(run), "pull_secrets": pull_secrets(ctx),
     }):
         await kube.apply(obj)
-    await wait_for(
-        kube, api_version="apps/v1", kind="Deployment", namespace=namespace, name=run.app,
-        probe=deployment_ready, timeout=ctx.settings.ready_timeout, interval=ctx.settings.poll_interval,
-        reason="AppNotReady", describe=describe_deployment, clock=ctx.clock,
-    )
+    waiting = await unready_deployment(kube, namespace, [run.app])
+    if waiting is not None:
+        return StepOutcome.wait("AppNotReady", waiting, delay=ctx.settings.poll_interval)
     return StepOutcome.done("Ready", f"Deployment {namespace}/{run.app} ready with {run.pinned_image}")

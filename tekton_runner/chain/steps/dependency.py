@@ -13,7 +13,7 @@ from .. import naming
 from ..context import ChainContext
 from ..runtime.outcomes import StepOutcome
 from .common import pull_secrets
-from .readiness import deployment_ready, describe_deployment, wait_for
+from .readiness import unready_deployment
 
 PG_USER = "app"
 PG_DATABASE = "app"
@@ -49,7 +49,8 @@ async def _existing_credentials(kube: Kube, run: Run) -> dict[str, str]:
 
 
 async def deploy_dependency(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:
-    kube = await ctx.access.kube(run.workspace)  # creates the workspace on first use
+    await ctx.access.ensure(run.workspace)  # every run: a namespace deleted by hand comes back
+    kube = await ctx.access.kube(run.workspace)
     wanted = run.spec.dependency.type
     if not (wanted.wants_redis or wanted.wants_sql):
         return StepOutcome.skipped("NotRequested", "dependency.type is none")
@@ -75,11 +76,8 @@ async def deploy_dependency(ctx: ChainContext, run: Run, step: Step) -> StepOutc
             "secret": naming.secret_name(run), "pull_secrets": pull_secrets(ctx),
         }):
             await kube.apply(obj)
-    for _, name, _, _ in services:
-        await wait_for(
-            kube, api_version="apps/v1", kind="Deployment", namespace=namespace, name=name,
-            probe=deployment_ready, timeout=ctx.settings.ready_timeout, interval=ctx.settings.poll_interval,
-            reason="DependencyNotReady", describe=describe_deployment, clock=ctx.clock,
-        )
+    waiting = await unready_deployment(kube, namespace, [name for _, name, _, _ in services])
+    if waiting is not None:
+        return StepOutcome.wait("DependencyNotReady", waiting, delay=ctx.settings.poll_interval)
     names = ", ".join(name for _, name, _, _ in services)
     return StepOutcome.done("Ready", f"{names} ready in {namespace}")

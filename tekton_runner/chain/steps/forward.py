@@ -45,7 +45,7 @@ async def expose(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:
         namespace=namespace, service=run.app, node_port=port, host_local=f"{host}:{port}",
         external_port=mapping.port, external=f"{ctx.settings.public_host}:{mapping.port}",
     )
-    await ctx.runs.set_endpoint(run.id, endpoint)
+    await ctx.status.endpoint_set(run.id, endpoint)
     return StepOutcome.done("Mapped", f"{endpoint.external} -> {endpoint.host_local}")
 
 

@@ -44,21 +44,15 @@ async def run_migration(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:
         "env": secret_env(run, SQL_KEYS), "pull_secrets": pull_secrets(ctx),
     }):
         await kube.apply(obj)
-    deadline = ctx.clock.monotonic() + ctx.settings.ready_timeout
-    while True:
-        job = await kube.get("batch/v1", "Job", name, namespace)
-        if _condition(job, "Complete") or int((job.get("status") or {}).get("succeeded", 0)) > 0:
-            return StepOutcome.done("Completed", f"Job {namespace}/{name} completed")
-        failed = _condition(job, "Failed")
-        if failed:
-            detail = await _failure_detail(kube, namespace, name)
-            raise PermanentError(
-                f"Job {namespace}/{name} failed: {failed.get('reason', '')} {failed.get('message', '')}; {detail}",
-                reason="MigrationFailed",
-            )
-        if ctx.clock.monotonic() >= deadline:
-            raise PermanentError(
-                f"Job {namespace}/{name} did not finish within {ctx.settings.ready_timeout:.0f}s",
-                reason="MigrationTimeout",
-            )
-        await ctx.clock.sleep(ctx.settings.poll_interval)
+    job = await kube.get("batch/v1", "Job", name, namespace)
+    if _condition(job, "Complete") or int((job.get("status") or {}).get("succeeded", 0)) > 0:
+        return StepOutcome.done("Completed", f"Job {namespace}/{name} completed")
+    failed = _condition(job, "Failed")
+    if failed:
+        detail = await _failure_detail(kube, namespace, name)
+        raise PermanentError(
+            f"Job {namespace}/{name} failed: {failed.get('reason', '')} {failed.get('message', '')}; {detail}",
+            reason="MigrationFailed",
+        )
+    return StepOutcome.wait("MigrationRunning", f"Job {namespace}/{name} has not finished",
+                            delay=ctx.settings.poll_interval, timeout_reason="MigrationTimeout")

@@ -1,36 +1,22 @@
-"""Waits, with a deadline, until the cluster reports an object in the wanted state."""
+"""Reads whether objects a step applied are ready yet: one read per object, no waiting here."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from ...kube import Kube, KubeObject, NotFound
-from ...models.clock import Clock
-from ..runtime.outcomes import PermanentError
-
-# A probe returns True (done), False (keep waiting) or raises PermanentError (it can never become ready).
-Probe = Callable[[KubeObject], bool]
 
 
-async def wait_for(
-    kube: Kube, *, api_version: str, kind: str, namespace: str, name: str, probe: Probe,
-    timeout: float, interval: float, reason: str, describe: Callable[[KubeObject | None], str], clock: Clock,
-) -> KubeObject:
-    """Reads the object until `probe` accepts it; PermanentError(reason) with a description on timeout."""
-    deadline = clock.monotonic() + timeout
-    last: KubeObject | None = None
-    while True:
+async def unready_deployment(kube: Kube, namespace: str, names: list[str]) -> str | None:
+    """None when every named Deployment is ready; otherwise what the first one that is not says."""
+    for name in names:
         try:
-            last = await kube.get(api_version, kind, name, namespace)
+            found: KubeObject | None = await kube.get("apps/v1", "Deployment", name, namespace)
         except NotFound:
-            last = None
-        if last is not None and probe(last):
-            return last
-        if clock.monotonic() >= deadline:
-            raise PermanentError(f"{kind} {namespace}/{name} not ready after {timeout:.0f}s: {describe(last)}",
-                                 reason=reason)
-        await clock.sleep(interval)
+            found = None
+        if found is None or not deployment_ready(found):
+            return f"Deployment {namespace}/{name}: {describe_deployment(found)}"
+    return None
 
 
 def deployment_ready(obj: KubeObject) -> bool:

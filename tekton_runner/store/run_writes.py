@@ -1,0 +1,135 @@
+"""Writes runs and their steps; state changes are compare-and-set so concurrent events cannot race.
+
+Only the chain's status writer (chain/status/writer.py) imports this module (an import-linter contract):
+every change of a run's or a step's status goes through it, so it can count, log and publish each one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime
+
+import aiosqlite
+
+from ..models.ids import EventId, RunId
+from ..models.progress import Progress
+from ..models.runs import Endpoint, Run, RunState, Step, StepName, StepState
+from ..models.spec import RunSpec
+from .database import Database, to_text
+from .runs import DuplicateRequest, RunExists, RunStore
+
+# The newest transitions kept per run: a step that keeps changing its message cannot grow the table.
+PROGRESS_PER_RUN = 500
+
+
+class RunWrites:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self._reads = RunStore(database)
+
+    async def create(self, run_id: RunId, spec: RunSpec, image: str, *, idempotency_key: str | None = None) -> Run:
+        now = to_text(self._db.clock.now())
+        async with self._db.transaction() as connection:
+            if idempotency_key is not None:
+                async with connection.execute(
+                    "SELECT id FROM runs WHERE idempotency_key = ?", (idempotency_key,)
+                ) as cursor:
+                    existing = await cursor.fetchone()
+                if existing is not None:
+                    raise DuplicateRequest(existing["id"])
+            try:
+                await connection.execute(
+                    "INSERT INTO runs (id, workspace, app, spec_json, state, image, created_at, updated_at,"
+                    " idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, spec.workspace, spec.app.name, spec.model_dump_json(), RunState.PENDING,
+                     image, now, now, idempotency_key),
+                )
+            except sqlite3.IntegrityError as error:
+                raise RunExists(run_id) from error
+            await connection.executemany(
+                "INSERT INTO steps (run_id, name, state) VALUES (?, ?, ?)",
+                [(run_id, name.value, StepState.PENDING.value) for name in StepName],
+            )
+        return await self._reads.get(run_id)
+
+    async def transition(
+        self, run_id: RunId, *, allowed: Iterable[RunState], to: RunState,
+        reason: str = "", message: str = "",
+    ) -> bool:
+        """Moves the run to `to` only from one of `allowed`; False when another caller got there first."""
+        sources = [state.value for state in allowed]
+        count = await self._db.execute(
+            f"UPDATE runs SET state = ?, reason = ?, message = ?, updated_at = ?"
+            f" WHERE id = ? AND state IN ({', '.join('?' * len(sources))})",
+            (to.value, reason, message, to_text(self._db.clock.now()), run_id, *sources),
+        )
+        return count == 1
+
+    async def note(self, run_id: RunId, *, reason: str, message: str) -> None:
+        """Updates the run's reason and message without changing its state."""
+        await self._db.execute(
+            "UPDATE runs SET reason = ?, message = ?, updated_at = ? WHERE id = ?",
+            (reason, message, to_text(self._db.clock.now()), run_id),
+        )
+
+    async def record_build(self, run_id: RunId, *, taskrun_uid: str | None, digest: str | None) -> None:
+        await self._db.execute(
+            "UPDATE runs SET taskrun_uid = COALESCE(?, taskrun_uid), digest = COALESCE(?, digest),"
+            " updated_at = ? WHERE id = ?",
+            (taskrun_uid, digest, to_text(self._db.clock.now()), run_id),
+        )
+
+    async def set_endpoint(self, run_id: RunId, endpoint: Endpoint | None) -> None:
+        await self._db.execute(
+            "UPDATE runs SET endpoint_json = ?, updated_at = ? WHERE id = ?",
+            (endpoint.model_dump_json() if endpoint else None, to_text(self._db.clock.now()), run_id),
+        )
+
+    async def save_step(self, run_id: RunId, step: Step) -> None:
+        async with self._db.transaction() as connection:
+            await _write_step(connection, run_id, step, self._db.clock.now())
+
+    async def accept(self, run_id: RunId, event_id: EventId | None, build: Step) -> bool:
+        """PENDING -> BUILDING with the EventListener's event id and the build step, in one transaction."""
+        moment = self._db.clock.now()
+        now = to_text(moment)
+        async with self._db.transaction() as connection:
+            cursor = await connection.execute(
+                "UPDATE runs SET state = ?, event_id = COALESCE(?, event_id), accepted_at = ?, reason = '',"
+                " message = '', updated_at = ? WHERE id = ? AND state = ?",
+                (RunState.BUILDING.value, event_id, now, now, run_id, RunState.PENDING.value),
+            )
+            if cursor.rowcount != 1:
+                return False
+            await _write_step(connection, run_id, build, moment)
+            return True
+
+    async def append_progress(self, entry: Progress) -> Progress:
+        """Stores the transition under the run's next number and returns it numbered."""
+        async with self._db.transaction() as connection:
+            async with connection.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM progress WHERE run_id = ?", (entry.run_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            seq = int(row[0]) if row is not None else 1
+            await connection.execute(
+                "INSERT INTO progress (run_id, seq, at, subject, step, state, reason, message)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (entry.run_id, seq, to_text(entry.at), entry.subject.value, entry.step, entry.state,
+                 entry.reason, entry.message),
+            )
+            await connection.execute("DELETE FROM progress WHERE run_id = ? AND seq <= ?",
+                                     (entry.run_id, seq - PROGRESS_PER_RUN))
+        return entry.model_copy(update={"seq": seq})
+
+
+async def _write_step(connection: aiosqlite.Connection, run_id: RunId, step: Step, now: datetime) -> None:
+    await connection.execute(
+        "UPDATE steps SET state = ?, reason = ?, message = ?, started_at = ?, finished_at = ?,"
+        " attempts = ?, due_at = ? WHERE run_id = ? AND name = ?",
+        (step.state.value, step.reason, step.message, to_text(step.started_at),
+         to_text(step.finished_at), step.attempts, to_text(step.due_at), run_id, step.name.value),
+    )
+    await connection.execute("UPDATE runs SET updated_at = ? WHERE id = ?", (to_text(now), run_id))
+

@@ -22,14 +22,21 @@ from .chain.workspace_access import WorkspaceAccess
 from .forwarding import ForwardError
 from .forwarding.plane import forward_plane
 from .handlers import apps, endpoints, events, health, runs, sources, workspaces
-from .handlers.keys import CONTEXT, FORWARD_VIEW, ORCHESTRATOR, REGISTRY, SETTINGS
-from .handlers.probing import ForwardView, NoTraffic
-from .handlers.problems import middleware
+from .handlers.keys import APPS, ENDPOINTS, EVENTS, HEALTH, REGISTRY, RUNS, SETTINGS, SOURCES, WORKSPACES
+from .handlers.middleware import middleware
 from .kube import Kube
 from .manifests import Renderer
 from .models.clock import SYSTEM_CLOCK, Clock
 from .models.settings import Settings, WorkspaceSettings, reveal, weakened_security
 from .registry import RegistryClient
+from .service.apps import Apps
+from .service.endpoints import Endpoints
+from .service.events import Events
+from .service.health import HealthChecks
+from .service.probing import ForwardView, NoTraffic
+from .service.runs import Runs
+from .service.sources import Sources
+from .service.workspaces import Workspaces
 from .store.apps import AppStore
 from .store.database import Database
 from .store.events import EventStore
@@ -39,7 +46,9 @@ from .store.uploads import UploadStore
 from .workspaces import provisioner_for
 
 log = logging.getLogger("tekton_runner")
-
+# The domain objects behind the services, for code that drives the runner from outside HTTP (tests, tools).
+CONTEXT = web.AppKey("context", ChainContext)
+ORCHESTRATOR = web.AppKey("orchestrator", Orchestrator)
 
 
 @asynccontextmanager
@@ -65,6 +74,20 @@ def _registry_tls(workspaces: WorkspaceSettings) -> ssl.SSLContext | None:
     if workspaces.registry_ca_file is None:
         return None
     return ssl.create_default_context(cafile=str(workspaces.registry_ca_file))
+
+
+def _serve(app: web.Application, ctx: ChainContext, orchestrator: Orchestrator, view: ForwardView) -> None:
+    """The services the handlers call, each given only the parts of the domain it needs."""
+    settings = ctx.settings
+    sources = Sources(settings, ctx.uploads)
+    app[SOURCES] = sources
+    app[RUNS] = Runs(settings, ctx.runs, ctx.ports, sources, view, orchestrator, ctx.status)
+    app[APPS] = Apps(ctx, view)
+    app[ENDPOINTS] = Endpoints(settings, ctx.runs, ctx.ports, view)
+    app[WORKSPACES] = Workspaces(ctx.runs, ctx.ports, ctx.access, orchestrator)
+    app[EVENTS] = Events(ctx.runs, ctx.events, ctx.apps, ctx.metrics, orchestrator,
+                         keep_per_subject=settings.events_per_subject)
+    app[HEALTH] = HealthChecks(ctx.runs, ctx.kube)
 
 
 def create_app(
@@ -112,7 +135,8 @@ def create_app(
             scheduler = Scheduler(limit=settings.chain_concurrency)
             stack.push_async_callback(scheduler.close, grace=settings.shutdown_grace)
             orchestrator = Orchestrator(ctx, scheduler, session)
-            app[CONTEXT], app[ORCHESTRATOR], app[FORWARD_VIEW] = ctx, orchestrator, view
+            app[CONTEXT], app[ORCHESTRATOR] = ctx, orchestrator
+            _serve(app, ctx, orchestrator, view)
             if resync:
                 scheduler.spawn("resync", lambda: orchestrator.resync_forever(settings.resync_seconds),
                                 limited=False, daemon=True)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ..kube import KubeError
 from ..models.api import Health, Readiness
-from .keys import CONTEXT, REGISTRY, SETTINGS
+from .keys import HEALTH, REGISTRY, SETTINGS
 from .openapi import openapi_document
 from .views import answer
 
@@ -22,18 +21,7 @@ async def healthz(request: web.Request) -> web.Response:
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
     """Ready when the database answers and the Kubernetes API server is reachable."""
-    ctx = request.app[CONTEXT]
-    checks: dict[str, str] = {}
-    try:
-        await ctx.runs.list(limit=1)
-        checks["database"] = "ok"
-    except Exception as error:  # any database failure means not ready
-        checks["database"] = f"failed: {error}"
-    try:
-        await ctx.kube.version()
-        checks["kubernetes"] = "ok"
-    except KubeError as error:
-        checks["kubernetes"] = f"failed: {error.message}"
+    checks = await request.app[HEALTH].checks()
     ready = all(value == "ok" for value in checks.values())
     return answer(Readiness(ready=ready, checks=checks), status=200 if ready else 503)
 

@@ -1,34 +1,22 @@
-"""Error responses as JSON (`{"error", "message", "fields"}`), body reading with limits, and the middleware."""
+"""Error responses as JSON (`{"error", "message", "fields"}`) and request bodies read with limits."""
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
-import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 from pydantic import ValidationError
 
 from .keys import SETTINGS
-
-log = logging.getLogger("tekton_runner.http")
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # No request the API accepts nests deeper than 5 levels (a run's app.env values); 32 leaves room and keeps
 # every parser and validator far from Python's recursion limit.
 MAX_JSON_DEPTH = 32
 HEADER_TEXT = re.compile(r"[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?")
-# Headers of an HTTP error that the JSON body replaces; the others (Allow, Retry-After...) are kept.
-_BODY_HEADERS = frozenset({"content-type", "content-length", "content-encoding", "transfer-encoding"})
-
-OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/cloudevents", "/openapi.json"})
-# The sink behind its secret path (Tekton sends no bearer token) and the build's one-time archive links.
-OPEN_PREFIXES = ("/cloudevents/", "/sources/archive/")
 
 
 def problem(status: int, error: str, message: str, **extra: Any) -> web.Response:
@@ -138,47 +126,3 @@ async def read_json(request: web.Request, *, limit: int) -> Any | web.Response:
     except UnicodeEncodeError:
         return problem(400, "malformed_json", "the body holds a lone UTF-16 surrogate escape, which is not text")
     return parsed
-
-
-def middleware(token: str | None) -> Middleware:
-    expected = f"Bearer {token}".encode() if token else None
-
-    @web.middleware
-    async def errors_and_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
-        open_path = request.path in OPEN_PATHS or request.path.startswith(OPEN_PREFIXES)
-        if expected is not None and not open_path:
-            given = request.headers.get("Authorization", "").encode()
-            if not hmac.compare_digest(given, expected):
-                return _unauthorized()
-        try:
-            return await handler(request)
-        except web.HTTPException as error:
-            if error.status < 400:
-                raise
-            response = problem(error.status, error.reason.lower().replace(" ", "_"), error.text or error.reason)
-            response.headers.extend((k, v) for k, v in error.headers.items() if k.lower() not in _BODY_HEADERS)
-            return response
-        except BodyTimeout as error:
-            log.info("%s %s: %s; answering 408 and closing", request.method, request.path, error)
-            response = problem(408, "request_timeout", str(error))
-            response.force_close()
-            return response
-        except asyncio.CancelledError:  # the client went away and aiohttp cancelled the handler
-            log.info("%s %s: the client went away", request.method, request.path)
-            raise
-        except ConnectionResetError:
-            # The client went away mid-body: nothing is wrong with the runner, and nobody reads this answer
-            # (499 is the status access logs use for a request the client closed).
-            log.info("%s %s: the client went away before its request was read", request.method, request.path)
-            return problem(499, "client_closed_request", "the client closed the connection")
-        except Exception:
-            log.exception("unhandled error on %s %s", request.method, request.path)
-            return problem(500, "internal", "an internal error occurred; see the runner's log")
-
-    return errors_and_auth
-
-
-def _unauthorized() -> web.Response:
-    response = problem(401, "unauthorized", "a valid bearer token is required")
-    response.headers["WWW-Authenticate"] = "Bearer"
-    return response

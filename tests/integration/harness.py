@@ -17,10 +17,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from multidict import CIMultiDict
 from prometheus_client import CollectorRegistry
 
-from tekton_runner.app import create_app
+from tekton_runner.app import ORCHESTRATOR, create_app
 from tekton_runner.chain.orchestrator import Orchestrator
 from tekton_runner.chain.runtime.retry import RetryPolicy
-from tekton_runner.handlers.keys import ORCHESTRATOR
 from tekton_runner.models.clock import SYSTEM_CLOCK, Clock
 from tekton_runner.models.runs import RunState
 from tekton_runner.models.settings import Settings

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from tekton_runner.app import CONTEXT
 from tekton_runner.chain.lifecycle import retirement
-from tekton_runner.handlers.keys import CONTEXT
 from tests.integration.harness import Harness, spec
 
 

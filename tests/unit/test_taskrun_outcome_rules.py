@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from tekton_runner.handlers.events import dedup_key, parse_event
+from tekton_runner.handlers.events import parse_event
 from tekton_runner.models.images import ImageReference
 from tekton_runner.models.taskruns import Outcome, TaskRunEvent, TaskRunView
+from tekton_runner.service.events import dedup_key
 
 DIGEST = "sha256:" + "0f" * 32
 

@@ -1,4 +1,5 @@
-"""Checks uploaded source zips (size, zip-slip, bombs, hidden entries) and packs local directories; run in a thread.
+"""Checks uploaded source zips (size, zip-slip, bombs, hidden entries) and packs local directories; the sources
+service runs them in a thread.
 
 Sizes in a zip's headers are claims: the check decompresses every member and counts the bytes that
 really come out, stopping as soon as a limit is passed. The build unpacks with busybox `unzip`, which

@@ -1,4 +1,4 @@
-"""TCP reachability checks and the traffic view of external ports, for /endpoint and /external-map."""
+"""TCP reachability checks and the traffic view of external ports, read by the endpoints and port checks."""
 
 from __future__ import annotations
 

@@ -1,0 +1,42 @@
+"""The HTTP answer for each typed error of the service layer; the middleware in problems.py calls it."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from ..service.errors import (
+    Conflict,
+    IdempotencyKeyReused,
+    InvalidField,
+    NotFound,
+    PortTaken,
+    ServiceError,
+    TooLarge,
+    TriggerFailed,
+)
+from .problems import invalid_field, problem
+
+log = logging.getLogger("tekton_runner.http")
+
+
+def problem_for(error: ServiceError) -> web.Response:
+    """404 not found, 422 invalid field, 409 conflict, 413 too large, 502 cluster refused."""
+    match error:
+        case NotFound():
+            return problem(404, "not_found", str(error))
+        case InvalidField(field=field, reason=reason):
+            return invalid_field(field, reason)
+        case PortTaken():
+            return problem(409, "port_taken", str(error), fields=[{"field": error.field, "reason": error.reason}])
+        case IdempotencyKeyReused():
+            return problem(409, "idempotency_key_reused", str(error))
+        case TooLarge():
+            return problem(413, "too_large", str(error))
+        case TriggerFailed():
+            return problem(502, f"trigger_not_{error.action}", str(error))
+        case Conflict():
+            return problem(409, "conflict", str(error))
+    log.error("no HTTP answer defined for %s: %s", type(error).__name__, error)
+    return problem(500, "internal", "an internal error occurred; see the runner's log")

@@ -32,9 +32,8 @@ async def endpoint(request: web.Request) -> web.Response:
     if host_local is None and mapping and mapping.target_host and mapping.target_port:
         host_local = f"{mapping.target_host}:{mapping.target_port}"
     external = f"{settings.public_host}:{mapping.port}" if mapping else None
-    checks = await asyncio.gather(
-        _check(host_local), _check(f"127.0.0.1:{mapping.port}" if mapping else None)
-    )
+    view = request.app[FORWARD_VIEW]
+    checks = await asyncio.gather(_check(host_local), _check(view.check_address(mapping.port) if mapping else None))
     return answer(EndpointView(
         workspace=workspace, app=app, run_id=run.id if run else (mapping.run_id if mapping else None),
         host_local=Address(address=host_local, reachable=checks[0]),
@@ -52,6 +51,7 @@ async def _check(address: str | None) -> bool | None:
 @routes.get("/external-map")
 async def external_map(request: web.Request) -> web.Response:
     ctx, settings, view = request.app[CONTEXT], request.app[SETTINGS], request.app[FORWARD_VIEW]
+    await view.refresh()  # the kernel path's counters are read from nft, not kept in this process
     entries = []
     for mapping in await ctx.ports.all():
         target = f"{mapping.target_host}:{mapping.target_port}" if mapping.target_host else None

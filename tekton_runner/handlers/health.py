@@ -7,7 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ..kube import KubeError
 from ..models.api import Health, Readiness
-from .keys import CONTEXT, REGISTRY, SETTINGS
+from .keys import CONTEXT, FORWARD_VIEW, REGISTRY, SETTINGS
 from .openapi import openapi_document
 from .views import answer
 
@@ -40,6 +40,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
+    await request.app[FORWARD_VIEW].refresh()  # DNAT counters live in nft: read them before the scrape
     body = generate_latest(request.app[REGISTRY])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -79,7 +79,7 @@ class ForwardPlane:
             await self._kernel.probe()
             return
         for rule in rules:
-            self._reach[rule.listen_port] = await self._check_address(rule.target.host)
+            self._reach[rule.listen_port] = f"{await self._check_address(rule.target.host)}:{rule.listen_port}"
 
     async def publish(self, port: int, target_host: str, target_port: int) -> None:
         """Carries `port` to the target; an existing mapping is moved without a new listener.
@@ -104,7 +104,7 @@ class ForwardPlane:
                 await self._kernel.probe()  # capability lost? then later mappings go straight to the relay
                 reason = str(error)
             else:
-                self._reach[port] = await self._check_address(target_host)
+                self._reach[port] = f"{await self._check_address(target_host)}:{port}"
                 log.info("external port %d -> %s:%d by DNAT", port, target_host, target_port)
                 return
         self._reach.pop(port, None)

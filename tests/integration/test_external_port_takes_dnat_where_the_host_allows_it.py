@@ -196,3 +196,18 @@ async def test_splice_engine_setting_keeps_dnat_off(
     assert await ask(NODE, port) == ("first", False)
     assert (await external_map(harness))["path"] == "splice"
     assert not await table_exists(TABLE)
+
+
+async def test_dnat_engine_refuses_a_loopback_target_instead_of_relaying_it(
+    private_netns: None, harness: Harness, node_ports: tuple[NodePort, NodePort]
+) -> None:
+    first, _ = node_ports
+    await start(harness, node_address="127.0.0.1", forward_engine="dnat")
+    harness.controllers.next_node_port = await first.start("127.0.0.1")
+    run_id = (await harness.post_run(spec(**APP)))["run_id"]
+    await harness.send_event(harness.finish_taskrun(run_id), "successful")
+    await harness.settle()
+    run = await harness.run(run_id)
+    assert run["state"] == "failed" and run["reason"] == "forward:ForwardFailed", run
+    assert "loopback" in run["message"]
+    assert not await table_exists(TABLE)

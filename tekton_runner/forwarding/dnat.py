@@ -54,10 +54,16 @@ class KernelPath:
     async def reconcile(self, rules: list[DnatRule]) -> None:
         """At start: make the table hold exactly `rules` (dropping whatever an earlier process left)."""
         async with self._lock:
-            self._rules = {MappingId(rule.mapping_id): rule for rule in rules}
-            if self._rules or await self._nft.exists():
-                self._loaded = None
+            wanted = {MappingId(rule.mapping_id): rule for rule in rules}
+            if not wanted and not await self._nft.exists():
+                self._rules, self._loaded = {}, {}
+                return
+            self._rules, self._loaded = wanted, None
+            try:
                 await self._load()
+            except KernelPathError:
+                self._rules = {}  # none of them is on the kernel path; the table is retried when refreshed
+                raise
 
     async def put(self, rule: DnatRule) -> None:
         """Add or move one mapping's rule; on KernelPathError the kernel and the wanted set are unchanged."""
@@ -79,7 +85,8 @@ class KernelPath:
     async def remove(self, mapping_id: MappingId) -> None:
         """Drop one mapping's rule. A failed load is logged and retried with the next change or refresh."""
         async with self._lock:
-            if self._rules.pop(mapping_id, None) is None and self._loaded is not None:
+            self._rules.pop(mapping_id, None)
+            if self._loaded == self._rules:
                 return
             try:
                 await self._load()

@@ -86,7 +86,9 @@ def render(rules: Sequence[DnatRule], table: str = TABLE) -> str:
         seen.add(rule.listen_port)
         tag = f'comment "{comment(rule.mapping_id)}"'
         # `fib daddr type local`: only traffic addressed to this host, never traffic passing through it.
-        local = f"ip daddr {listen}" if listen else "fib daddr type local"
+        # Not 127.0.0.0/8: a client of 127.0.0.1 cannot be routed to another host without route_localnet;
+        # the mapping's listener relays those connections instead.
+        local = f"ip daddr {listen}" if listen else "fib daddr type local ip daddr != 127.0.0.0/8"
         nat.append(f"{local} tcp dport {rule.listen_port} counter dnat to {ip}:{rule.target.port} {tag}")
         # Replies from a remote target must come back through us to be un-NATed.
         snat.append(

@@ -11,6 +11,7 @@ import concurrent.futures
 import ctypes
 import os
 import shutil
+import sys
 from collections.abc import AsyncIterator
 
 import pytest
@@ -58,3 +59,47 @@ async def private_netns() -> AsyncIterator[None]:
         if libc.setns(home, CLONE_NEWNET) != 0:
             raise OSError(ctypes.get_errno(), "setns back to the original network namespace")
         os.close(home)
+
+
+HOST_SIDE, CLIENT_SIDE = "198.51.100.1", "198.51.100.2"  # TEST-NET-2, on a veth pair
+_CLIENT = r"""
+import socket, sys
+print("ready", flush=True)
+host, port = sys.stdin.readline().split()
+with socket.create_connection((host, int(port)), timeout=30) as sock:
+    sock.sendall(b"hello\n")
+    answer = b""
+    while chunk := sock.recv(4096):
+        answer += chunk
+    print(sock.getsockname()[1], answer.decode().strip(), flush=True)
+"""
+
+
+async def from_another_host(port: int) -> tuple[str, bool]:
+    """Connect to HOST_SIDE:port from a namespace of its own behind a veth pair, as a user's machine would.
+
+    Returns the NodePort's answer and whether it saw the client's own source port (no relay in between).
+    """
+    client = await asyncio.create_subprocess_exec(
+        "unshare", "-n", sys.executable, "-c", _CLIENT,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert client.stdin is not None and client.stdout is not None
+    try:
+        assert await client.stdout.readline() == b"ready\n"  # its namespace exists from here on
+        await sh("ip", "link", "add", "ext0", "type", "veth", "peer", "name", "ext1", "netns", str(client.pid))
+        await sh("ip", "addr", "add", f"{HOST_SIDE}/24", "dev", "ext0")
+        await sh("ip", "link", "set", "ext0", "up")
+        inside = ("nsenter", "-t", str(client.pid), "-n")
+        await sh(*inside, "ip", "link", "set", "lo", "up")
+        await sh(*inside, "ip", "addr", "add", f"{CLIENT_SIDE}/24", "dev", "ext1")
+        await sh(*inside, "ip", "link", "set", "ext1", "up")
+        client.stdin.write(f"{HOST_SIDE} {port}\n".encode())
+        await client.stdin.drain()
+        mine, name, seen = (await client.stdout.readline()).decode().split()
+        assert await client.wait() == 0
+    finally:
+        if client.returncode is None:
+            client.kill()
+            await client.wait()
+    return name, seen == mine

@@ -20,7 +20,7 @@ import pytest_asyncio
 from tekton_runner.forwarding import Address, DnatRule
 from tekton_runner.forwarding.kernel import NftDnat
 from tests.integration.harness import Harness, spec
-from tests.integration.netns import NODE, needs_netns, private_netns, sh, table_exists
+from tests.integration.netns import NODE, from_another_host, needs_netns, private_netns, sh, table_exists
 
 pytestmark = needs_netns
 __all__ = ["private_netns"]
@@ -102,11 +102,14 @@ async def test_port_is_carried_by_dnat_counted_moved_and_removed(
     # Clients of 127.0.0.1 are left to the mapping's listener (the kernel could not route them elsewhere).
     assert await ask("127.0.0.1", port) == ("first", False)
     assert (await external_map(harness))["connections_total"] == 2
+    # A client on another host arrives through prerouting and reaches the app the same way.
+    assert await from_another_host(port) == ("first", True)
+    assert (await external_map(harness))["connections_total"] == 3
     assert mapping["bytes_to_target"] > len("hello\n") and mapping["bytes_to_client"] > len("first 1\n")
     assert await rules() == [f"port-{port}"]
     metrics = await (await harness.http.get("/metrics")).text()
     assert f'tekton_runner_forward_path{{mapping="port-{port}",path="dnat"}} 1.0' in metrics
-    assert f'tekton_runner_forward_connections_total{{mapping="port-{port}"}} 2.0' in metrics
+    assert f'tekton_runner_forward_connections_total{{mapping="port-{port}"}} 3.0' in metrics
     endpoint = await (await harness.http.get("/endpoint", params={"workspace": "demo", "app": "shop"})).json()
     assert endpoint["external"]["reachable"] is True
 
@@ -116,7 +119,7 @@ async def test_port_is_carried_by_dnat_counted_moved_and_removed(
     again = await harness.run_to_success(spec(**APP))
     assert again["endpoint"]["external_port"] == port
     assert await ask(NODE, port) == ("second", True)
-    assert (await external_map(harness))["connections_total"] >= 3  # and the /endpoint probe's connection
+    assert (await external_map(harness))["connections_total"] >= 4  # and the /endpoint probe's connection
 
     response = await harness.http.delete(f"/runs/{again['run_id']}")
     assert response.status == 200, await response.text()

@@ -19,7 +19,6 @@ from .chain.runtime.scheduler import Scheduler
 from .chain.status.metrics import Metrics
 from .chain.status.writer import StatusWriter
 from .chain.workspace_access import WorkspaceAccess
-from .forwarding import ForwardError
 from .forwarding.plane import forward_plane
 from .handlers import apps, endpoints, events, health, runs, sources, workspaces
 from .handlers.keys import APPS, ENDPOINTS, EVENTS, HEALTH, REGISTRY, RUNS, SETTINGS, SOURCES, WORKSPACES
@@ -55,17 +54,14 @@ ORCHESTRATOR = web.AppKey("orchestrator", Orchestrator)
 async def _data_plane(
     settings: Settings, registry: CollectorRegistry, ports: PortStore
 ) -> AsyncIterator[tuple[PortForwarder, ForwardView]]:
-    """The relay for external ports, with every stored mapping re-opened; nothing when forwarding is off."""
+    """External ports with every stored mapping re-opened (rules and listeners); nothing when forwarding is off."""
     if not settings.forward:
         yield NoForwarder(), NoTraffic()
         return
-    async with forward_plane(settings.forward_listen_host, registry=registry) as plane:
-        for mapping in await ports.all():
-            if mapping.target_host and mapping.target_port:
-                try:
-                    await plane.publish(mapping.port, mapping.target_host, mapping.target_port)
-                except ForwardError as error:
-                    log.error("external port %d of %s not re-opened: %s", mapping.port, mapping.owner, error)
+    async with forward_plane(settings.forward_listen_host, registry=registry, engine=settings.forward_engine,
+                             nft_table=settings.nft_table) as plane:
+        await plane.restore((mapping.port, mapping.target_host, mapping.target_port)
+                            for mapping in await ports.all() if mapping.target_host and mapping.target_port)
         yield plane, plane
 
 

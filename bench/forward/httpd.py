@@ -35,17 +35,18 @@ class Http(asyncio.Protocol):
             self.transport.write(b"".join(out))
 
 
-async def serve(port: int) -> None:
+async def serve(port: int, host: str) -> None:
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(Http, "127.0.0.1", port, backlog=4096)
-    print(f"listening 127.0.0.1:{server.sockets[0].getsockname()[1]}", flush=True)
+    server = await loop.create_server(Http, host, port, backlog=4096)
+    print(f"listening {host}:{server.sockets[0].getsockname()[1]}", flush=True)
     await server.serve_forever()
 
 
 if __name__ == "__main__":
+    HOST = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
     try:
         import uvloop
 
-        uvloop.run(serve(int(sys.argv[1])))
+        uvloop.run(serve(int(sys.argv[1]), HOST))
     except ImportError:
-        asyncio.run(serve(int(sys.argv[1])))
+        asyncio.run(serve(int(sys.argv[1]), HOST))

@@ -16,10 +16,10 @@ async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
         writer.close()
 
 
-async def main(listen_port: int, target_port: int) -> None:
+async def main(listen_port: int, target_port: int, host: str) -> None:
     async def handle(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         try:
-            target_r, target_w = await asyncio.open_connection("127.0.0.1", target_port)
+            target_r, target_w = await asyncio.open_connection(host, target_port)
         except OSError:
             client_w.close()
             return
@@ -27,10 +27,10 @@ async def main(listen_port: int, target_port: int) -> None:
         client_w.close()
         target_w.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", listen_port, backlog=4096)
-    print(f"listening 127.0.0.1:{server.sockets[0].getsockname()[1]}", flush=True)
+    server = await asyncio.start_server(handle, host, listen_port, backlog=4096)
+    print(f"listening {host}:{server.sockets[0].getsockname()[1]}", flush=True)
     await server.serve_forever()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
+    asyncio.run(main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1"))

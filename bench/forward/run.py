@@ -25,7 +25,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 PY = sys.executable
-HOST = "127.0.0.1"  # every process this script starts listens and connects on loopback only
+HOST = "127.0.0.1"  # every process this script starts listens and connects here only (see --private-netns)
+# In a private network namespace the run uses this TEST-NET-1 address on lo instead: the kernel path does not
+# take loopback targets, and the service would not either (docs/forwarding.md).
+NETNS_HOST = "192.0.2.1"
 
 
 def have_uvloop() -> bool:
@@ -53,8 +56,10 @@ def variants(selected: list[str] | None) -> list[Variant]:
         Variant("naive asyncio streams", "naive"),
         Variant("forwarder transports+asyncio", "forwarder", "transports", "asyncio"),
         Variant("forwarder splice-always+asyncio", "forwarder", "splice-always", "asyncio"),
-        Variant("forwarder splice+asyncio (default)", "forwarder", "splice", "asyncio"),
+        Variant("forwarder splice+asyncio (default relay)", "forwarder", "splice", "asyncio"),
     ]
+    if HOST == NETNS_HOST:
+        found.append(Variant("forwarder dnat (kernel)", "forwarder", "dnat", "asyncio"))
     if have_uvloop():
         found += [
             Variant("forwarder transports+uvloop", "forwarder", "transports", "uvloop"),
@@ -66,6 +71,14 @@ def variants(selected: list[str] | None) -> list[Variant]:
     return found
 
 
+def enter_private_netns() -> None:
+    """Called inside `unshare -n`: lo up with NETNS_HOST on it, and every address below becomes NETNS_HOST."""
+    global HOST
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    subprocess.run(["ip", "addr", "add", f"{NETNS_HOST}/32", "dev", "lo"], check=True)
+    HOST = NETNS_HOST
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
@@ -75,7 +88,7 @@ def free_port() -> int:
 def listening(port: int) -> bool:
     """Whether something listens on HOST:port, read from /proc/net/tcp so no probe connection is made
     (a probe relayed to iperf3 would count as a test client and make the real one find it busy)."""
-    want = f"0100007F:{port:04X}"
+    want = f"{socket.inet_aton(HOST)[::-1].hex().upper()}:{port:04X}"
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         parts = line.split()
         if parts[1] == want and parts[3] == "0A":
@@ -151,10 +164,11 @@ def relay(variant: Variant, target_port: int) -> Iterator[Relay]:
     if variant.kind == "socat":
         cmd = ["socat", f"TCP-LISTEN:{port},bind={HOST},fork,reuseaddr,backlog=4096", f"TCP:{HOST}:{target_port}"]
     elif variant.kind == "naive":
-        cmd = [PY, str(HERE / "naive_streams.py"), str(port), str(target_port)]
+        cmd = [PY, str(HERE / "naive_streams.py"), str(port), str(target_port), HOST]
     else:
         cmd = [PY, "-m", "tekton_runner.forwarding", "--listen", f"{HOST}:{port}",
-               "--target", f"{HOST}:{target_port}", "--engine", variant.engine, "--loop", variant.loop]  # fmt: skip
+               "--target", f"{HOST}:{target_port}", "--engine", variant.engine, "--loop", variant.loop,
+               "--nft-table", "tekton_runner_bench"]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     quiet = subprocess.DEVNULL if variant.kind == "socat" else None  # socat reports every reset peer
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=quiet, env=env)
@@ -264,7 +278,7 @@ def setup_latency(port: int, count: int) -> dict[str, float]:
 def bench_requests(vs: list[Variant], seconds: int) -> dict[str, dict[str, dict[str, float]]]:
     results: dict[str, dict[str, dict[str, float]]] = {}
     http_port = free_port()
-    with server([PY, str(HERE / "httpd.py"), str(http_port)], http_port):
+    with server([PY, str(HERE / "httpd.py"), str(http_port), HOST], http_port):
         for v in vs:
             with relay(v, http_port) as r:
                 cpu0 = r.cpu_seconds()
@@ -333,7 +347,7 @@ async def hold(port: int, count: int, r: Relay) -> dict[str, float]:
 def bench_hold(vs: list[Variant], count: int) -> dict[str, dict[str, float]]:
     results = {}
     http_port = free_port()
-    with server([PY, str(HERE / "httpd.py"), str(http_port)], http_port):
+    with server([PY, str(HERE / "httpd.py"), str(http_port), HOST], http_port):
         for v in vs:
             if v.kind == "direct":
                 continue
@@ -362,19 +376,22 @@ def loadavg() -> str:
 
 
 def report(meta: dict[str, str], tp: dict[str, Throughput], rq: dict, hd: dict) -> str:
-    lines = [f"Run {meta['date']} on {meta['cpu']}, kernel {meta['kernel']}, Python {meta['python']};",
+    lines = [f"Run {meta['date']} on {meta['cpu']}, kernel {meta['kernel']}, Python {meta['python']}, "
+             f"every path on {HOST};",
              f"load average (1, 5, 15 min) at start {meta['load_start']}, after throughput "
              f"{meta['load_after_throughput']}, after requests {meta['load_after_requests']}, "
              f"at end {meta['load_end']} (the held socat connections are 1,000 processes).", ""]  # fmt: skip
     if tp:
         lines += ["| path | iperf3 Gbit/s (median) | min-max | relay CPU s per GB |", "|---|---|---|---|"]
         for name, t in tp.items():
-            cpu = f"{statistics.median(t.cpu_per_gb):.2f}" if any(t.cpu_per_gb) else "-"
+            cpu = f"{statistics.median(t.cpu_per_gb):.2f}" if name != "direct" else "-"
             lines.append(
                 f"| {name} | {statistics.median(t.gbits):.2f} | {min(t.gbits):.2f}-{max(t.gbits):.2f} | {cpu} |"
             )
         lines.append("")
+        lines += ratios({name: statistics.median(t.gbits) for name, t in tp.items()}, "iperf3")
     if rq:
+        lines += ratios({name: r["keepalive"].get("rps", 0.0) for name, r in rq.items()}, "keep-alive req/s")
         lines += [
             "| path | keep-alive req/s | p50 / p99 us | relay CPU us/req | new conn per req: req/s | p50 / p99 us "
             "| sequential connect+req p50 / p99 us | wrk errors |",
@@ -382,7 +399,7 @@ def report(meta: dict[str, str], tp: dict[str, Throughput], rq: dict, hd: dict) 
         ]
         for name, r in rq.items():
             k, c, s = r["keepalive"], r["close"], r["sequential"]
-            cpu = f"{k['cpu_us_per_req']:.1f}" if k.get("cpu_us_per_req") else "-"
+            cpu = f"{k['cpu_us_per_req']:.1f}" if name != "direct" else "-"
             lines.append(
                 f"| {name} | {k.get('rps', 0):.0f} | {k.get('p50_us', 0):.0f} / {k.get('p99_us', 0):.0f} | {cpu} "
                 f"| {c.get('rps', 0):.0f} | {c.get('p50_us', 0):.0f} / {c.get('p99_us', 0):.0f} "
@@ -399,6 +416,16 @@ def report(meta: dict[str, str], tp: dict[str, Throughput], rq: dict, hd: dict) 
     return "\n".join(lines)
 
 
+def ratios(figures: dict[str, float], what: str) -> list[str]:
+    """The issue's yardsticks: each forwarder path against socat and against a direct connection."""
+    socat, direct = figures.get("socat"), figures.get("direct")
+    out = []
+    for name, value in figures.items():
+        if name.startswith("forwarder") and socat and direct:
+            out.append(f"{what}, {name}: {value / socat:.2f}x socat, {value / direct:.2f}x direct")
+    return [*out, ""] if out else []
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=5, help="iperf3 and wrk duration per measurement")
@@ -407,7 +434,11 @@ def main() -> int:
     parser.add_argument("--only", action="append", help="substring of variant names to keep (repeatable)")
     parser.add_argument("--skip", action="append", default=[], choices=["throughput", "requests", "hold"])
     parser.add_argument("--json", type=Path, help="also write raw results here")
+    parser.add_argument("--private-netns", action="store_true",
+                        help="run.sh passes this under `unshare -n` (root): adds the kernel path, on 192.0.2.1")
     args = parser.parse_args()
+    if args.private_netns:
+        enter_private_netns()
     for tool in ("iperf3", "socat", "wrk"):
         if shutil.which(tool) is None:
             print(f"missing {tool}: apt-get install -y iperf3 socat wrk", file=sys.stderr)

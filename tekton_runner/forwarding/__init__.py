@@ -9,10 +9,10 @@ from .errors import (
     MappingNotFound,
     PortUnavailable,
 )
-from .kernel import DnatRule, KernelPathError, NftDnat
+from .kernel import DnatRule, KernelCounts, KernelPathError, NftDnat
 from .metrics import ForwardCollector, register_metrics
 from .relaying import EngineName, RelayOptions, probe
-from .stats import Address, MappingId, MappingState, MappingStats
+from .stats import Address, MappingId, MappingState, MappingStats, PathName
 from .table import ForwardTable
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "ForwardError",
     "ForwardTable",
     "IdleTimeout",
+    "KernelCounts",
     "KernelPathError",
     "ListenFailed",
     "MappingExists",
@@ -31,6 +32,7 @@ __all__ = [
     "MappingState",
     "MappingStats",
     "NftDnat",
+    "PathName",
     "PortUnavailable",
     "RelayOptions",
     "main",

@@ -12,7 +12,10 @@ import sys
 from collections.abc import Callable
 from typing import cast
 
+from prometheus_client import CollectorRegistry
+
 from .errors import ForwardError
+from .plane import forward_plane
 from .relaying import EngineName, RelayOptions
 from .stats import Address
 from .table import ForwardTable
@@ -50,7 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--listen", required=True, help="[HOST:]PORT to listen on (host default 0.0.0.0)")
     parser.add_argument("--target", required=True, help="HOST:PORT to relay every connection to")
-    parser.add_argument("--engine", choices=["auto", "splice", "splice-always", "transports"], default="auto")
+    parser.add_argument("--engine", choices=["auto", "splice", "splice-always", "transports", "dnat"], default="auto",
+                        help="dnat: an nftables rule in the table --nft-table (needs CAP_NET_ADMIN and nft)")
+    parser.add_argument("--nft-table", default="tekton_runner_cli", help="the table --engine dnat owns")
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     parser.add_argument("--idle-timeout", type=float, default=600.0, help="seconds; 0 disables")
     parser.add_argument("--connect-timeout", type=float, default=5.0)
@@ -58,11 +63,36 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _serve(listen: Address, target: Address, options: RelayOptions, stats_every: float) -> int:
+def _stopper() -> asyncio.Event:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def _serve_dnat(listen: Address, target: Address, table: str, stats_every: float) -> int:
+    """The kernel path as the service runs it: the plane with its listener and the rule in front of it."""
+    stop = _stopper()
+    try:
+        async with forward_plane(listen.host, registry=CollectorRegistry(), engine="dnat", nft_table=table) as plane:
+            await plane.publish(listen.port, target.host, target.port)
+            print(f"listening {listen} -> {target} by dnat (nft table {table})", flush=True)
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(stats_every or None):
+                        await stop.wait()
+                if stats_every:
+                    await plane.refresh()
+                    print(plane.describe(listen.port), file=sys.stderr, flush=True)
+    except ForwardError as exc:
+        print(f"tekton-runner forward: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _serve(listen: Address, target: Address, options: RelayOptions, stats_every: float) -> int:
+    stop = _stopper()
     async with ForwardTable(options) as table:
         try:
             bound = await table.open(CLI_MAPPING, listen.host, listen.port, target.host, target.port)
@@ -80,7 +110,7 @@ async def _serve(listen: Address, target: Address, options: RelayOptions, stats_
 
 
 def main(argv: list[str]) -> int:
-    """Run one relay until SIGINT/SIGTERM; exit 0 then, 1 if the port is taken, 2 on bad arguments."""
+    """Run one mapping until SIGINT/SIGTERM; exit 0 then, 1 if the port is taken or nft refuses, 2 on bad input."""
     parser = _parser()
     args = parser.parse_args(argv)
     try:
@@ -90,6 +120,8 @@ def main(argv: list[str]) -> int:
         parser.error(str(exc))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     raise_fd_limit()
+    if args.engine == "dnat":
+        return asyncio.run(_serve_dnat(listen, target, args.nft_table, args.stats_interval))
     options = RelayOptions(
         engine=cast(EngineName, args.engine),
         connect_timeout=args.connect_timeout,

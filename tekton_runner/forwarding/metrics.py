@@ -17,14 +17,18 @@ class ForwardCollector(Collector):
         self._snapshot = snapshot
 
     def collect(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
-        relayed, total, failures, active = families = _families()
+        relayed, total, failures, active, path = families = _families()
         for stats in self._snapshot():
             mid = str(stats.mapping_id)
             relayed.add_metric([mid, "to_target"], stats.bytes_to_target)
             relayed.add_metric([mid, "to_client"], stats.bytes_to_client)
             total.add_metric([mid], stats.connections_total)
-            failures.add_metric([mid], stats.connect_failures)
-            active.add_metric([mid], stats.connections_active)
+            # The kernel path knows neither (docs/forwarding.md): no sample rather than a false zero.
+            if stats.connect_failures is not None:
+                failures.add_metric([mid], stats.connect_failures)
+            if stats.connections_active is not None:
+                active.add_metric([mid], stats.connections_active)
+            path.add_metric([mid, stats.path], 1)
         return families
 
     def describe(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
@@ -32,11 +36,13 @@ class ForwardCollector(Collector):
         return _families()
 
 
-def _families() -> tuple[CounterMetricFamily, CounterMetricFamily, CounterMetricFamily, GaugeMetricFamily]:
+def _families() -> tuple[
+    CounterMetricFamily, CounterMetricFamily, CounterMetricFamily, GaugeMetricFamily, GaugeMetricFamily
+]:
     return (
         CounterMetricFamily(
             "tekton_runner_forward_bytes",
-            "Bytes relayed by the port forwarder, by mapping and direction.",
+            "Bytes carried through external ports, by mapping and direction (IP bytes on the DNAT path).",
             labels=["mapping", "direction"],
         ),
         CounterMetricFamily(
@@ -51,8 +57,13 @@ def _families() -> tuple[CounterMetricFamily, CounterMetricFamily, CounterMetric
         ),
         GaugeMetricFamily(
             "tekton_runner_forward_connections_active",
-            "Client connections being relayed right now.",
+            "Client connections being relayed right now (not reported for DNAT mappings).",
             labels=["mapping"],
+        ),
+        GaugeMetricFamily(
+            "tekton_runner_forward_path",
+            "1 for the path that carries the mapping: dnat (kernel NAT), splice or asyncio (the relay).",
+            labels=["mapping", "path"],
         ),
     )
 

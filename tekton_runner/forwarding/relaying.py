@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol
 
 from . import splicing, transports
 from .errors import IdleTimeout
-from .stats import Address, MappingCounters, Traffic
+from .stats import Address, MappingCounters, PathName, Traffic
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,11 @@ def pick_engine(name: EngineName) -> Engine:
     if name == "splice-always":
         return splicing.start_splice_always
     return transports.start_transports
+
+
+def relay_path(name: EngineName) -> PathName:
+    """How /external-map names the relay an engine setting ends up with."""
+    return "splice" if pick_engine(name) in (splicing.start_splice, splicing.start_splice_always) else "asyncio"
 
 
 @dataclass(frozen=True, slots=True)

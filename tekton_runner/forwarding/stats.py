@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import NewType
+from typing import Literal, NewType
 
 MappingId = NewType("MappingId", str)
+# What carries a mapping's connections: kernel NAT rules, the splice relay, or the asyncio transports relay.
+PathName = Literal["dnat", "splice", "asyncio"]
 
 
 class MappingState(enum.StrEnum):
@@ -40,9 +42,10 @@ class MappingStats:
     bytes_to_target: int
     bytes_to_client: int
     connections_total: int
-    connections_active: int
-    connect_failures: int
+    connections_active: int | None  # None on the kernel path: conntrack is not read
+    connect_failures: int | None  # None on the kernel path: the client sees the target's answer itself
     last_error: str | None
+    path: PathName = "splice"
 
 
 class Traffic:
@@ -86,7 +89,9 @@ class MappingCounters:
         if connect:
             self.connect_failures += 1
 
-    def snapshot(self, mapping_id: MappingId, state: MappingState, listen: Address, target: Address) -> MappingStats:
+    def snapshot(
+        self, mapping_id: MappingId, state: MappingState, listen: Address, target: Address, path: PathName
+    ) -> MappingStats:
         return MappingStats(
             mapping_id=mapping_id,
             state=state,
@@ -98,4 +103,5 @@ class MappingCounters:
             connections_active=len(self.live),
             connect_failures=self.connect_failures,
             last_error=self.last_error,
+            path=path,
         )

@@ -11,7 +11,7 @@ from types import TracebackType
 
 from .errors import MappingExists, MappingNotFound, PortUnavailable
 from .listening import accept_loop, bind, bound_address
-from .relaying import RelayOptions, pick_engine, serve_client
+from .relaying import RelayOptions, pick_engine, relay_path, serve_client
 from .stats import Address, MappingCounters, MappingId, MappingState, MappingStats
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ class ForwardTable:
     def __init__(self, options: RelayOptions | None = None, *, backlog: int = 1024) -> None:
         self.options = options or RelayOptions()
         self._engine = pick_engine(self.options.engine)
+        self.path = relay_path(self.options.engine)
         self._backlog = backlog
         self._mappings: dict[MappingId, _Mapping] = {}
 
@@ -138,9 +139,8 @@ class ForwardTable:
         except KeyError:
             raise MappingNotFound(mapping_id) from None
 
-    @staticmethod
-    def _snapshot(mapping: _Mapping) -> MappingStats:
-        return mapping.counters.snapshot(mapping.id, mapping.state, mapping.listen, mapping.target)
+    def _snapshot(self, mapping: _Mapping) -> MappingStats:
+        return mapping.counters.snapshot(mapping.id, mapping.state, mapping.listen, mapping.target, self.path)
 
     def _spawn(self, mapping: _Mapping, client: socket.socket) -> None:
         # The target is read per connection: that is what makes retarget() move only new connections.

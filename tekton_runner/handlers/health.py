@@ -6,7 +6,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ..models.api import Health, Readiness
-from .keys import HEALTH, REGISTRY, SETTINGS
+from .keys import ENDPOINTS, HEALTH, REGISTRY, SETTINGS
 from .openapi import openapi_document
 from .views import answer
 
@@ -28,6 +28,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
+    await request.app[ENDPOINTS].refresh_counters()  # DNAT counters live in nft: read them before the scrape
     body = generate_latest(request.app[REGISTRY])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

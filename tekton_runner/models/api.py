@@ -4,7 +4,7 @@ describes them, so the document cannot drift from what the runner sends."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -153,6 +153,9 @@ class ExternalMapping(Answer):
     target: str | None
     updated_at: datetime
     state: str = Field(description="The relay's state, `not-relayed` when this process does not relay the port")
+    path: Literal["dnat", "splice", "asyncio"] | None = Field(
+        default=None, description="What carries the port: `dnat` (an nftables rule), `splice` or `asyncio` (the "
+        "relay in this process); absent when this process does not carry it")
     bytes_to_target: int | None = None
     bytes_to_client: int | None = None
     connections_active: int | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import field
@@ -15,6 +16,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from .images import ImageReference
 
 ProvisionerKind = Literal["namespace", "kind"]
+# How external ports carry traffic: auto takes nftables DNAT where the host and the target allow it and the
+# splice relay otherwise (the asyncio relay where splice is missing); the others force one path.
+ForwardEngine = Literal["auto", "dnat", "splice", "asyncio"]
 
 _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?$")
 _PATH_PART = re.compile(r"^[a-z0-9]+([._-][a-z0-9]+)*$")
@@ -36,6 +40,13 @@ def parse_flag(raw: object) -> object:
 
 def _blank_is_unset(raw: object) -> object:
     return None if isinstance(raw, str) and not raw.strip() else raw
+
+
+def _nft_table(raw: object) -> object:
+    raw = _blank_is_unset(raw)
+    if isinstance(raw, str) and not re.match(r"^[A-Za-z][A-Za-z0-9_]{0,31}$", raw):
+        raise ValueError("must be a letter, then up to 31 letters, digits or '_' (an nftables table name)")
+    return raw
 
 
 def _path(raw: object) -> object:
@@ -205,6 +216,9 @@ class Settings(BaseSettings):
     image_pull_secret: OptionalText = None
     forward: Flag = True  # relay external ports in this process
     forward_listen_host: str = "0.0.0.0"  # where external ports listen
+    forward_engine: ForwardEngine = "auto"  # docs/forwarding.md: the kernel path and when it is chosen
+    # The nft table the kernel path owns; default tekton_runner_<8 hex digits of the database path>.
+    forward_nft_table: Annotated[str | None, BeforeValidator(_nft_table)] = None
     shutdown_grace: float = 10.0  # running chains get this long to finish before they are cancelled
     log_format: Literal["text", "json"] = "text"  # json: one object per line with the run's fields
     workspaces: WorkspaceSettings  # defaults follow `registry` and `data_dir` (see below)
@@ -258,6 +272,14 @@ class Settings(BaseSettings):
     @property
     def database_path(self) -> Path:
         return Path(self.database) if self.database else self.data_dir / "state.sqlite3"
+
+    @property
+    def nft_table(self) -> str:
+        """One table per state database: the table mirrors that database's port mappings."""
+        if self.forward_nft_table:
+            return self.forward_nft_table
+        digest = hashlib.sha256(str(self.database_path.absolute()).encode()).hexdigest()[:8]
+        return f"tekton_runner_{digest}"
 
     @property
     def registry_host(self) -> str:

@@ -30,7 +30,7 @@ class Endpoints:
             host_local = f"{mapping.target_host}:{mapping.target_port}"
         external = f"{self._settings.public_host}:{mapping.port}" if mapping else None
         checks = await asyncio.gather(
-            _check(host_local), _check(f"127.0.0.1:{mapping.port}" if mapping else None)
+            _check(host_local), _check(self._view.check_address(mapping.port) if mapping else None)
         )
         return EndpointView(
             workspace=workspace, app=app, run_id=run.id if run else (mapping.run_id if mapping else None),
@@ -41,6 +41,7 @@ class Endpoints:
     async def external_map(self) -> ExternalMap:
         """Every external port with its target and, when this process relays it, its traffic."""
         public_host = self._settings.public_host
+        await self._view.refresh()  # the kernel path's counters are read from nft, not kept in this process
         entries = []
         for mapping in await self._ports.all():
             target = f"{mapping.target_host}:{mapping.target_port}" if mapping.target_host else None
@@ -50,6 +51,11 @@ class Endpoints:
                 **self._view.describe(mapping.port),
             ))
         return ExternalMap(host=public_host, mappings=entries)
+
+
+    async def refresh_counters(self) -> None:
+        """Reads the traffic counters the kernel keeps (DNAT mappings) into the metrics, before a scrape."""
+        await self._view.refresh()
 
 
 async def _check(address: str | None) -> bool | None:

@@ -12,6 +12,10 @@ class ForwardView(Protocol):
 
     def describe(self, port: int) -> dict[str, Any]: ...
 
+    async def refresh(self) -> None: ...
+
+    def check_address(self, port: int) -> str: ...
+
     async def can_bind(self, port: int) -> bool: ...
 
 
@@ -20,6 +24,12 @@ class NoTraffic:
 
     def describe(self, port: int) -> dict[str, Any]:
         return {"state": "not-relayed"}
+
+    async def refresh(self) -> None:
+        return None
+
+    def check_address(self, port: int) -> str:
+        return f"127.0.0.1:{port}"
 
     async def can_bind(self, port: int) -> bool:
         return True

@@ -31,24 +31,26 @@ from tekton_runner.forwarding.kernel import DnatRule, NftDnat
 
 async def main():
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    # Not 127.0.0.1: the rules leave loopback clients to the mapping's listener (docs/forwarding.md).
+    subprocess.run(["ip", "addr", "add", "192.0.2.1/32", "dev", "lo"], check=True)
 
     async def answer(reader, writer):
         writer.write(b"from target")
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    server = await asyncio.start_server(answer, "192.0.2.1", 0)
     target = server.sockets[0].getsockname()[1]
     nft = NftDnat(table="tr_test")
     result = {"available": await nft.available()}
-    await nft.apply([DnatRule("ws-a/app", 18739, Address("127.0.0.1", target))])
-    reader, writer = await asyncio.open_connection("127.0.0.1", 18739)
+    await nft.apply([DnatRule("ws-a/app", 18739, Address("192.0.2.1", target))])
+    reader, writer = await asyncio.open_connection("192.0.2.1", 18739)
     result["answer"] = (await reader.read()).decode()
     writer.close()
     result["connections"] = await nft.connections()
     await nft.clear()
     try:
-        await asyncio.open_connection("127.0.0.1", 18739)
+        await asyncio.open_connection("192.0.2.1", 18739)
         result["after_clear"] = "connected"
     except ConnectionRefusedError:
         result["after_clear"] = "refused"

@@ -70,6 +70,12 @@ class StubForwardView:
     def describe(self, port: int) -> dict[str, Any]:
         return {"state": "not-relayed"}
 
+    async def refresh(self) -> None:
+        return None
+
+    def check_address(self, port: int) -> str:
+        return f"127.0.0.1:{port}"
+
     async def can_bind(self, port: int) -> bool:
         return port not in self.held
 

@@ -20,7 +20,7 @@ def test_snapshot_sums_finished_and_live_connections() -> None:
     live.to_target += 5
     counters.failed("connect to 127.0.0.1:1: Connection refused", connect=True)
 
-    snap = counters.snapshot(MappingId("m"), MappingState.LISTENING, Address("", 1), Address("h", 2))
+    snap = counters.snapshot(MappingId("m"), MappingState.LISTENING, Address("", 1), Address("h", 2), "splice")
     assert (snap.bytes_to_target, snap.bytes_to_client) == (105, 1000)
     assert (snap.connections_total, snap.connections_active, snap.connect_failures) == (2, 1, 1)
     assert snap.last_error == "connect to 127.0.0.1:1: Connection refused"

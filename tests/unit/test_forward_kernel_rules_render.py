@@ -12,7 +12,10 @@ def test_rules_render_as_one_replacing_transaction() -> None:
     script = render([DnatRule("ws-a/app", 18739, Address("10.0.0.5", 30080))], table="t")
     lines = [line.strip() for line in script.splitlines()]
     assert lines[:3] == ["table ip t", "delete table ip t", "table ip t {"]
-    dnat = 'fib daddr type local tcp dport 18739 counter dnat to 10.0.0.5:30080 comment "ws-a/app"'
+    dnat = (
+        "fib daddr type local ip daddr != 127.0.0.0/8 tcp dport 18739 counter dnat to 10.0.0.5:30080"
+        ' comment "ws-a/app"'
+    )
     assert lines.count(dnat) == 2  # prerouting (from outside) and output (from this host)
     assert (
         'ip daddr 10.0.0.5 tcp dport 30080 ct status dnat fib daddr type != local masquerade comment "ws-a/app"'

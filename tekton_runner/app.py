@@ -20,8 +20,8 @@ from .chain.status.metrics import Metrics
 from .chain.status.writer import StatusWriter
 from .chain.workspace_access import WorkspaceAccess
 from .forwarding.plane import forward_plane
-from .handlers import apps, endpoints, events, health, runs, sources, workspaces
-from .handlers.keys import APPS, ENDPOINTS, EVENTS, HEALTH, REGISTRY, RUNS, SETTINGS, SOURCES, WORKSPACES
+from .handlers import apps, endpoints, events, health, progress, runs, sources, workspaces
+from .handlers.keys import APPS, ENDPOINTS, EVENTS, HEALTH, PROGRESS, REGISTRY, RUNS, SETTINGS, SOURCES, WORKSPACES
 from .handlers.middleware import middleware
 from .kube import Kube
 from .manifests import Renderer
@@ -33,6 +33,7 @@ from .service.endpoints import Endpoints
 from .service.events import Events
 from .service.health import HealthChecks
 from .service.probing import ForwardView, NoTraffic
+from .service.progress import Progresses
 from .service.runs import Runs
 from .service.sources import Sources
 from .service.workspaces import Workspaces
@@ -84,6 +85,14 @@ def _serve(app: web.Application, ctx: ChainContext, orchestrator: Orchestrator, 
     app[EVENTS] = Events(ctx.runs, ctx.events, ctx.apps, ctx.metrics, orchestrator,
                          keep_per_subject=settings.events_per_subject)
     app[HEALTH] = HealthChecks(ctx.runs, ctx.kube)
+    app[PROGRESS] = Progresses(ctx.runs, ctx.status.hub, max_followers=settings.max_followers,
+                               keepalive=settings.keepalive_seconds)
+
+
+async def _end_streams(app: web.Application) -> None:
+    """Shutdown begins: clients following runs get the end of their streams instead of a cut connection."""
+    if PROGRESS in app:
+        app[PROGRESS].close()
 
 
 def create_app(
@@ -96,7 +105,7 @@ def create_app(
     )
     app[SETTINGS] = settings
     app[REGISTRY] = registry or CollectorRegistry()
-    for table in (runs.routes, sources.routes, events.routes, endpoints.routes, health.routes,
+    for table in (runs.routes, progress.routes, sources.routes, events.routes, endpoints.routes, health.routes,
                   workspaces.routes, apps.routes):
         app.add_routes(table)
 
@@ -143,4 +152,5 @@ def create_app(
             yield
 
     app.cleanup_ctx.append(_lifetime)
+    app.on_shutdown.append(_end_streams)
     return app

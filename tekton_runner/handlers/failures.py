@@ -7,6 +7,7 @@ import logging
 from aiohttp import web
 
 from ..service.errors import (
+    Busy,
     Conflict,
     IdempotencyKeyReused,
     InvalidField,
@@ -38,5 +39,9 @@ def problem_for(error: ServiceError) -> web.Response:
             return problem(502, f"trigger_not_{error.action}", str(error))
         case Conflict():
             return problem(409, "conflict", str(error))
+        case Busy():
+            answer = problem(503, "busy", str(error))
+            answer.headers["Retry-After"] = "5"
+            return answer
     log.error("no HTTP answer defined for %s: %s", type(error).__name__, error)
     return problem(500, "internal", "an internal error occurred; see the runner's log")

@@ -95,6 +95,15 @@ OPERATIONS = (
     Operation("delete", "/runs/{run_id}", "Stop a run and delete its objects", {200: ("The run, now deleted",
                                                                                      api.RunDetail)},
               (404,), params=(_id("run_id"),)),
+    Operation("get", "/runs/{run_id}/events", "Follow a run: its transitions as Server-Sent Events, until it ends",
+              {200: ("text/event-stream: the stored transitions after Last-Event-ID, then each new one", None)},
+              (404, 422, 503), params=(_id("run_id"), Param(
+                  "Last-Event-ID", "header", {"type": "string", "pattern": "^[0-9]+$"}, required=False,
+                  description="Resume after this transition (what a reconnecting EventSource sends)")),
+              query=api.EventsQuery,
+              extra={"responses": {"200": {"description": "One message per transition: `id` its number, `event` "
+                                           "`run` or `step`, `data` the transition (models/progress.py)",
+                                           "content": {"text/event-stream": {"schema": {"type": "string"}}}}}}),
     Operation("post", "/sources", "Upload a zip source; returns an upload_id for source.type=zip",
               {201: ("Stored", api.UploadReceipt)}, (408, 413, 415, 422),
               raw_body={"application/zip": {"schema": {"type": "string", "format": "binary"}}}),

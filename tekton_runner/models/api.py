@@ -84,6 +84,13 @@ class RunsQuery(Query):
     limit: int | None = Field(default=None, description="At most this many runs (default 100, clamped to 1..1000)")
 
 
+class EventsQuery(Query):
+    """GET /runs/{id}/events: where to resume when the Last-Event-ID header is not sent."""
+
+    after: str | None = Field(default=None, pattern=r"^[0-9]{1,15}$",
+                              description="Resume after this transition number (as Last-Event-ID does)")
+
+
 class UploadReceipt(Answer):
     upload_id: str
     size: int

@@ -194,6 +194,8 @@ class Settings(BaseSettings):
     max_event_bytes: int = Field(default=256 * 1024, ge=16 * 1024)
     event_retention: float = 7 * 24 * 3600.0  # processed-event records are kept this long
     events_per_subject: int = Field(default=64, ge=4)  # and at most this many per run or app
+    max_followers: int = Field(default=1000, ge=1)  # open GET /runs/{id}/events streams, all runs together
+    keepalive_seconds: float = Field(default=15.0, gt=0)  # a comment on an idle stream, so proxies keep it
     # Token services (Bearer realms) besides the registry host itself that may receive its credentials.
     registry_token_realms: Annotated[tuple[str, ...], BeforeValidator(_comma_list)] = ()
     eventlistener_name: str = "tekton-runner"  # the EventListener per-app webhook Triggers attach to

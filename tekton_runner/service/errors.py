@@ -97,3 +97,13 @@ class TriggerNotApplied(TriggerFailed):
 
 class TriggerNotDeleted(TriggerFailed):
     action = "deleted"
+
+
+class Busy(ServiceError):
+    """The runner holds as much of this as it allows; try again later."""
+
+
+class TooManyFollowers(Busy):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"{limit} clients are following runs already (TEKTON_RUNNER_MAX_FOLLOWERS); try again later")
+        self.limit = limit

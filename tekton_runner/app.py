@@ -21,8 +21,9 @@ from .chain.status.writer import Recorder
 from .chain.workspace_access import WorkspaceAccess
 from .forwarding import ForwardError
 from .forwarding.plane import forward_plane
-from .handlers import apps, endpoints, events, health, runs, sources, workspaces
-from .handlers.keys import CONTEXT, FORWARD_VIEW, ORCHESTRATOR, REGISTRY, SETTINGS
+from .handlers import apps, endpoints, events, health, logs, runs, sources, workspaces
+from .handlers.follows import FollowSlots
+from .handlers.keys import CONTEXT, FORWARD_VIEW, LOG_FOLLOWS, ORCHESTRATOR, REGISTRY, SETTINGS
 from .handlers.probing import ForwardView, NoTraffic
 from .handlers.problems import middleware
 from .kube import Kube
@@ -76,7 +77,8 @@ def create_app(
     )
     app[SETTINGS] = settings
     app[REGISTRY] = registry or CollectorRegistry()
-    for table in (runs.routes, sources.routes, events.routes, endpoints.routes, health.routes,
+    app[LOG_FOLLOWS] = FollowSlots(settings.logs_max_follows)
+    for table in (runs.routes, logs.routes, sources.routes, events.routes, endpoints.routes, health.routes,
                   workspaces.routes, apps.routes):
         app.add_routes(table)
 

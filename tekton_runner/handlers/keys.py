@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry
 from ..chain.context import ChainContext
 from ..chain.orchestrator import Orchestrator
 from ..models.settings import Settings
+from .follows import FollowSlots
 from .probing import ForwardView
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -15,3 +16,4 @@ REGISTRY = web.AppKey("registry", CollectorRegistry)
 CONTEXT = web.AppKey("context", ChainContext)
 ORCHESTRATOR = web.AppKey("orchestrator", Orchestrator)
 FORWARD_VIEW = web.AppKey("forward_view", ForwardView)
+LOG_FOLLOWS = web.AppKey("log_follows", FollowSlots)

@@ -96,7 +96,7 @@ def _replay(earlier: Run, spec: RunSpec) -> web.Response:
     return answer(run_view(earlier, brief=True), status=200, headers={"Location": f"/runs/{earlier.id}"})
 
 
-async def _run_or_404(request: web.Request) -> Run | web.Response:
+async def run_or_404(request: web.Request) -> Run | web.Response:
     run_id = request.match_info["run_id"]
     if not is_run_id(run_id):
         return problem(404, "not_found", f"no run {run_id!r}")
@@ -120,7 +120,7 @@ async def list_runs(request: web.Request) -> web.Response:
 
 @routes.get("/runs/{run_id}")
 async def get_run(request: web.Request) -> web.Response:
-    run = await _run_or_404(request)
+    run = await run_or_404(request)
     if isinstance(run, web.Response):
         return run
     return answer(run_view(run))
@@ -128,7 +128,7 @@ async def get_run(request: web.Request) -> web.Response:
 
 @routes.delete("/runs/{run_id}")
 async def delete_run(request: web.Request) -> web.Response:
-    run = await _run_or_404(request)
+    run = await run_or_404(request)
     if isinstance(run, web.Response):
         return run
     deleted = await request.app[ORCHESTRATOR].delete(run.id)

@@ -4,7 +4,7 @@ describes them, so the document cannot drift from what the runner sends."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -82,6 +82,20 @@ class RunsQuery(Query):
     workspace: str | None = None
     app: str | None = None
     limit: int | None = Field(default=None, description="At most this many runs (default 100, clamped to 1..1000)")
+
+
+class LogsQuery(Query):
+    """GET /runs/{id}/logs: whose logs, and whether to follow them."""
+
+    step: Literal["build", "migration", "app"] = Field(
+        default="build", description="`build`: every Tekton step container of the build pod, in order; "
+        "`migration`: the migration Job's pod; `app`: the app Deployment's pods")
+    follow: Literal["0", "1", "false", "true"] = Field(
+        default="0", description="`1`: keep streaming until the containers end (or the follow limit is reached)")
+
+    @property
+    def following(self) -> bool:
+        return self.follow in ("1", "true")
 
 
 class UploadReceipt(Answer):

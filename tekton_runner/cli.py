@@ -1,4 +1,5 @@
-"""The `tekton-runner` command: `serve` runs the service, `forward` runs one port relay."""
+"""The `tekton-runner` command: `serve` runs the service, `forward` runs one port relay, and the client
+commands (submit, runs, status, logs, delete, endpoint) talk to a running service (tekton_runner/client)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pydantic import ValidationError
 
 from . import __version__
 from .app import create_app
+from .client.commands import add_commands
 from .forwarding import main as forward_main
 from .forwarding import raise_fd_limit
 from .handlers.access import AccessLogger, access_log
@@ -69,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
     commands.add_parser("forward", help="relay one TCP port: forward --listen [HOST:]PORT --target HOST:PORT",
                         add_help=False)
+    add_commands(commands)
     return parser
 
 

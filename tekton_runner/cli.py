@@ -9,21 +9,22 @@ import os
 import sys
 from collections.abc import Sequence
 
-from aiohttp import web
-from pydantic import ValidationError
-
 from . import __version__
-from .app import create_app
 from .client.commands import add_commands
-from .forwarding import main as forward_main
-from .forwarding import raise_fd_limit
-from .handlers.access import AccessLogger, access_log
-from .kube.client import KubeConfigError
-from .models import logcontext
-from .models.environment import explain, missing_settings, settings_from_env
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # The service's modules are imported here, not at the top: the client commands start without them.
+    from aiohttp import web
+    from pydantic import ValidationError
+
+    from .app import create_app
+    from .forwarding import raise_fd_limit
+    from .handlers.access import AccessLogger, access_log
+    from .kube.client import KubeConfigError
+    from .models import logcontext
+    from .models.environment import explain, missing_settings, settings_from_env
+
     try:
         settings = settings_from_env(
             os.environ, host=args.host, port=args.port, kubeconfig=args.kubeconfig,
@@ -54,6 +55,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _forward(argv: Sequence[str]) -> int:
+    from .forwarding import main as forward_main
+
     return forward_main(list(argv))
 
 

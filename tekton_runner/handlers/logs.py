@@ -6,8 +6,8 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from ..chain.context import ChainContext
-from ..chain.logsources import LogsUnavailable, PodLogs, locate
-from ..chain.logstreaming import LogCopy
+from ..chain.logs.sources import LogsUnavailable, PodLogs, locate
+from ..chain.logs.streaming import LogCopy
 from ..kube import KubeError
 from ..models.api import LogsQuery
 from ..models.runs import Run, StepName

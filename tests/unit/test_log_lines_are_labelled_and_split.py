@@ -3,7 +3,7 @@ limit (or output with no newline) is passed on in pieces, and what is left is fl
 
 from __future__ import annotations
 
-from tekton_runner.chain.logstreaming import MAX_LINE, Lines
+from tekton_runner.chain.logs.streaming import MAX_LINE, Lines
 
 
 def test_lines_are_prefixed_and_joined_across_chunks() -> None:

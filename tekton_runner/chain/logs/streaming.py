@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from ..kube import Invalid, KubeError, NotFound
-from ..models.clock import Clock
-from .logsources import PodLogs, container_state
+from ...kube import Invalid, KubeError, NotFound
+from ...models.clock import Clock
+from .sources import PodLogs, container_state
 
 Write = Callable[[bytes], Awaitable[None]]
 NOTE = b"[tekton-runner] "

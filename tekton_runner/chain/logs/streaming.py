@@ -117,10 +117,12 @@ class LogCopy:
     async def _started(self, pod: PodLogs, container: str) -> bool:
         """Whether the container has a log to read; a follower waits for it to start (NotFound: pod gone)."""
         while True:
-            state = container_state(await pod.kube.get("v1", "Pod", pod.pod, pod.namespace), container)
+            found = await pod.kube.get("v1", "Pod", pod.pod, pod.namespace)
+            state = container_state(found, container)
             if state in ("running", "terminated"):
                 return True
-            if not self._follow:
+            ended = (found.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+            if not self._follow or ended:  # a pod that ended before the container ran: it never will
                 return False
             await self._clock.sleep(self._poll)
 

@@ -20,8 +20,20 @@ from .chain.status.metrics import Metrics
 from .chain.status.writer import StatusWriter
 from .chain.workspace_access import WorkspaceAccess
 from .forwarding.plane import forward_plane
-from .handlers import apps, endpoints, events, health, progress, runs, sources, workspaces
-from .handlers.keys import APPS, ENDPOINTS, EVENTS, HEALTH, PROGRESS, REGISTRY, RUNS, SETTINGS, SOURCES, WORKSPACES
+from .handlers import apps, endpoints, events, health, logs, progress, runs, sources, workspaces
+from .handlers.keys import (
+    APPS,
+    ENDPOINTS,
+    EVENTS,
+    HEALTH,
+    LOGS,
+    PROGRESS,
+    REGISTRY,
+    RUNS,
+    SETTINGS,
+    SOURCES,
+    WORKSPACES,
+)
 from .handlers.middleware import middleware
 from .kube import Kube
 from .manifests import Renderer
@@ -32,6 +44,7 @@ from .service.apps import Apps
 from .service.endpoints import Endpoints
 from .service.events import Events
 from .service.health import HealthChecks
+from .service.logs import Logs
 from .service.probing import ForwardView, NoTraffic
 from .service.progress import Progresses
 from .service.runs import Runs
@@ -87,6 +100,7 @@ def _serve(app: web.Application, ctx: ChainContext, orchestrator: Orchestrator, 
     app[HEALTH] = HealthChecks(ctx.runs, ctx.kube)
     app[PROGRESS] = Progresses(ctx.runs, ctx.status.hub, max_followers=settings.max_followers,
                                keepalive=settings.keepalive_seconds)
+    app[LOGS] = Logs(ctx)
 
 
 async def _end_streams(app: web.Application) -> None:
@@ -105,8 +119,8 @@ def create_app(
     )
     app[SETTINGS] = settings
     app[REGISTRY] = registry or CollectorRegistry()
-    for table in (runs.routes, progress.routes, sources.routes, events.routes, endpoints.routes, health.routes,
-                  workspaces.routes, apps.routes):
+    for table in (runs.routes, progress.routes, logs.routes, sources.routes, events.routes, endpoints.routes,
+                  health.routes, workspaces.routes, apps.routes):
         app.add_routes(table)
 
     async def _lifetime(app: web.Application) -> AsyncIterator[None]:

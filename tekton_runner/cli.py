@@ -1,4 +1,5 @@
-"""The `tekton-runner` command: `serve` runs the service, `forward` runs one port relay."""
+"""The `tekton-runner` command: `serve` runs the service, `forward` runs one port relay, and the client
+commands (submit, runs, status, logs, delete, endpoint) talk to a running service (tekton_runner/client)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,22 @@ import os
 import sys
 from collections.abc import Sequence
 
-from aiohttp import web
-from pydantic import ValidationError
-
 from . import __version__
-from .app import create_app
-from .forwarding import main as forward_main
-from .forwarding import raise_fd_limit
-from .handlers.access import AccessLogger, access_log
-from .kube.client import KubeConfigError
-from .models import logcontext
-from .models.environment import explain, missing_settings, settings_from_env
+from .client.commands import add_commands
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # The service's modules are imported here, not at the top: the client commands start without them.
+    from aiohttp import web
+    from pydantic import ValidationError
+
+    from .app import create_app
+    from .forwarding import raise_fd_limit
+    from .handlers.access import AccessLogger, access_log
+    from .kube.client import KubeConfigError
+    from .models import logcontext
+    from .models.environment import explain, missing_settings, settings_from_env
+
     try:
         settings = settings_from_env(
             os.environ, host=args.host, port=args.port, kubeconfig=args.kubeconfig,
@@ -52,6 +55,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _forward(argv: Sequence[str]) -> int:
+    from .forwarding import main as forward_main
+
     return forward_main(list(argv))
 
 
@@ -69,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
     commands.add_parser("forward", help="relay one TCP port: forward --listen [HOST:]PORT --target HOST:PORT",
                         add_help=False)
+    add_commands(commands)
     return parser
 
 

@@ -45,6 +45,16 @@ class WorkspaceAccess:
                 self._clients[workspace] = (client, stack)
             return self._clients[workspace][0]
 
+    async def existing_kube(self, workspace: str) -> Kube | None:
+        """A Kube for a workspace that exists, without creating it (readers: logs); None when it does not."""
+        if workspace not in self._targets:
+            found = [target for target in await self.provisioner.list() if target.name == workspace]
+            if not found:
+                return None
+            async with self._locks.hold(workspace):
+                self._targets.setdefault(workspace, found[0])
+        return await self.kube(workspace)
+
     async def forget(self, workspace: str) -> None:
         """Drops what is cached for a workspace (after it was removed)."""
         self._targets.pop(workspace, None)

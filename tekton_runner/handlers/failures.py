@@ -8,13 +8,16 @@ from aiohttp import web
 
 from ..service.errors import (
     Busy,
+    ClusterUnreadable,
     Conflict,
     IdempotencyKeyReused,
     InvalidField,
+    LogsNotAvailable,
     NotFound,
     PortTaken,
     ServiceError,
     TooLarge,
+    TooManyLogFollows,
     TriggerFailed,
 )
 from .problems import invalid_field, problem
@@ -25,6 +28,14 @@ log = logging.getLogger("tekton_runner.http")
 def problem_for(error: ServiceError) -> web.Response:
     """404 not found, 422 invalid field, 409 conflict, 413 too large, 502 cluster refused."""
     match error:
+        case LogsNotAvailable(status=status, code=code):
+            return problem(status, code, str(error))
+        case TooManyLogFollows():
+            busy = problem(429, "too_many_follows", str(error))
+            busy.headers["Retry-After"] = "5"
+            return busy
+        case ClusterUnreadable():
+            return problem(502, "kube_unavailable", str(error))
         case NotFound():
             return problem(404, "not_found", str(error))
         case InvalidField(field=field, reason=reason):

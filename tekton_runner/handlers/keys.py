@@ -12,6 +12,7 @@ from ..service.apps import Apps
 from ..service.endpoints import Endpoints
 from ..service.events import Events
 from ..service.health import HealthChecks
+from ..service.logs import Logs
 from ..service.progress import Progresses
 from ..service.runs import Runs
 from ..service.sources import Sources
@@ -27,3 +28,4 @@ WORKSPACES = web.AppKey("workspaces", Workspaces)
 EVENTS = web.AppKey("events", Events)
 HEALTH = web.AppKey("health", HealthChecks)
 PROGRESS = web.AppKey("progress", Progresses)
+LOGS = web.AppKey("logs", Logs)

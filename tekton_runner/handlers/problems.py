@@ -37,10 +37,10 @@ def _is_union_tag(part: str | int) -> bool:
     return part in ("git", "zip", "local")
 
 
-def invalid(error: ValidationError, *, prefix: tuple[str | int, ...] = ()) -> web.Response:
+def invalid(error: ValidationError, *, prefix: tuple[str | int, ...] = (), status: int = 422) -> web.Response:
     fields = field_errors(error, prefix=prefix)
     summary = "; ".join(f"{item['field']}: {item['reason']}" for item in fields)
-    return problem(422, "invalid", summary, fields=fields)
+    return problem(status, "invalid", summary, fields=fields)
 
 
 def invalid_field(field: str, reason: str) -> web.Response:

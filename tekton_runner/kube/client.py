@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
 
+import aiohttp
 import yaml
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.config.config_exception import ConfigException
 from kubernetes_asyncio.config.kube_config import KubeConfigLoader
 
 from .errors import NotFound, translate
+from .logs import LogChunks, failed_answer, log_chunks
 from .resources import resource
 
 FIELD_MANAGER = "tekton-runner"
@@ -62,7 +65,7 @@ class Kube:
 
     async def _call(
         self, method: str, path: str, *, query: list[tuple[str, str]] | None = None,
-        body: object = None, content_type: str | None = None, raw: bool = False,
+        body: object = None, content_type: str | None = None,
     ) -> Any:
         headers = {"Accept": "application/json"}
         if content_type:
@@ -70,12 +73,9 @@ class Kube:
         try:
             result = await self._api.call_api(
                 path, method, query_params=query or [], header_params=headers, body=body,
-                response_types_map={} if raw else _OBJECT, auth_settings=["BearerToken"],
-                _return_http_data_only=True, _preload_content=not raw, _request_timeout=self._timeout,
+                response_types_map=_OBJECT, auth_settings=["BearerToken"],
+                _return_http_data_only=True, _request_timeout=self._timeout,
             )
-            if raw:
-                async with result as response:
-                    return await response.text()
             return result
         except Exception as error:  # translated into our own types here and only here
             raise translate(error) from error
@@ -121,7 +121,39 @@ class Kube:
 
     async def pod_logs(self, namespace: str, pod: str, *, container: str | None = None, tail: int = 40) -> str:
         query = [("tailLines", str(tail))]
+        async with self.pod_log_stream(namespace, pod, container=container, query=query, follow=False) as chunks:
+            return b"".join([chunk async for chunk in chunks]).decode(errors="replace")
+
+    @asynccontextmanager
+    async def pod_log_stream(
+        self, namespace: str, pod: str, *, container: str | None, follow: bool, limit_bytes: int | None = None,
+        query: builtins.list[tuple[str, str]] | None = None,
+    ) -> AsyncIterator[LogChunks]:
+        """A container's log as the kubelet sends it through the API server, in chunks as they arrive.
+
+        With `follow` the stream stays open until the container ends (no read timeout: a quiet container
+        is not a failure); `limit_bytes` asks the kubelet to stop after that many bytes. A pod or container
+        that is not there (yet) raises NotFound or Invalid, like any other call.
+        """
+        query = list(query or [])
         if container:
             query.append(("container", container))
+        if follow:
+            query.append(("follow", "true"))
+        if limit_bytes is not None:
+            query.append(("limitBytes", str(limit_bytes)))
+        timeout = aiohttp.ClientTimeout(connect=self._timeout, sock_connect=self._timeout,
+                                        sock_read=None if follow else self._timeout)
         path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log"
-        return cast(str, await self._call("GET", path, query=query, raw=True))
+        try:
+            response = await self._api.call_api(
+                path, "GET", query_params=query, header_params={"Accept": "*/*"}, response_types_map={},
+                auth_settings=["BearerToken"], _return_http_data_only=True, _preload_content=False,
+                _request_timeout=timeout,
+            )
+        except Exception as error:
+            raise translate(error) from error
+        async with response:
+            if not 200 <= response.status < 300:
+                raise await failed_answer(response)
+            yield log_chunks(response)

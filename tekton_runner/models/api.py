@@ -91,6 +91,20 @@ class EventsQuery(Query):
                               description="Resume after this transition number (as Last-Event-ID does)")
 
 
+class LogsQuery(Query):
+    """GET /runs/{id}/logs: whose logs, and whether to follow them."""
+
+    step: Literal["build", "migration", "app"] = Field(
+        default="build", description="`build`: every Tekton step container of the build pod, in order; "
+        "`migration`: the migration Job's pod; `app`: the app Deployment's pods")
+    follow: Literal["0", "1", "false", "true"] = Field(
+        default="0", description="`1`: keep streaming until the containers end (or the follow limit is reached)")
+
+    @property
+    def following(self) -> bool:
+        return self.follow in ("1", "true")
+
+
 class UploadReceipt(Answer):
     upload_id: str
     size: int

@@ -223,6 +223,11 @@ class Settings(BaseSettings):
     forward_nft_table: Annotated[str | None, BeforeValidator(_nft_table)] = None
     shutdown_grace: float = 10.0  # running chains get this long to finish before they are cancelled
     log_format: Literal["text", "json"] = "text"  # json: one object per line with the run's fields
+    # GET /runs/{id}/logs: the most bytes one request streams, the follows open at once, and how long one
+    # follow (waiting for its pod included) is held before it is ended.
+    logs_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    logs_max_follows: int = Field(default=32, ge=1)
+    logs_follow_timeout: float = Field(default=3600.0, gt=0)
     workspaces: WorkspaceSettings  # defaults follow `registry` and `data_dir` (see below)
 
     @classmethod

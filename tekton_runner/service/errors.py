@@ -107,3 +107,23 @@ class TooManyFollowers(Busy):
     def __init__(self, limit: int) -> None:
         super().__init__(f"{limit} clients are following runs already (TEKTON_RUNNER_MAX_FOLLOWERS); try again later")
         self.limit = limit
+
+
+class TooManyLogFollows(ServiceError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"{limit} log follows are open, the most this runner holds (TEKTON_RUNNER_LOGS_MAX_FOLLOWS);"
+                         " read without follow=1 or try again later")
+        self.limit = limit
+
+
+class LogsNotAvailable(ServiceError):
+    """Nothing to read, and why: `status` 404 (not there yet, or never) or 410 (was there, now gone)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+class ClusterUnreadable(ServiceError):
+    def __init__(self, message: str) -> None:
+        super().__init__(f"the Kubernetes API server could not be read: {message}")

@@ -11,6 +11,7 @@ from typing import Self
 from aiohttp.test_utils import TestServer
 
 from tests.fakes.faults import Fault, FaultBook, Hold, RecordedRequest
+from tests.fakes.logs import PodLogBook
 from tests.fakes.resources import ResourceRegistry, ResourceType
 from tests.fakes.serving import KubeHandler
 from tests.fakes.store import Json, ObjectStore
@@ -33,11 +34,16 @@ class FakeKubeApi:
         self.faults = FaultBook()
         self.requests: list[RecordedRequest] = []
         self.watches = Watches()
-        self.store.on_change = self.watches.record
         self._verbs = Verbs(self.registry, self.store, self.watches)
+        self.store.on_change = self._changed
         self._handler = KubeHandler(self.registry, self._verbs, self.faults, self.requests)
         self._server: TestServer | None = None
         self._kubeconfig: Path | None = None
+
+    def _changed(self, event_type: str, group: str, plural: str, obj: Json, resource_version: int) -> None:
+        self.watches.record(event_type, group, plural, obj, resource_version)
+        if plural == "pods":
+            self._verbs.logs.poke()  # a follow ends when its container is terminated or its pod is gone
 
     async def start(self) -> None:
         self._server = TestServer(self._handler.app(), host="127.0.0.1")
@@ -47,6 +53,7 @@ class FakeKubeApi:
         for hold in self.faults.holds:
             hold.release.set()  # nothing stays parked on a hold once the test is over
         self.watches.end_all()
+        self._verbs.logs.close()
         if self._server is not None:
             await self._server.close()
             self._server = None
@@ -191,5 +198,15 @@ class FakeKubeApi:
         return self.store.update(rtype, namespace, name, obj)
 
     def set_pod_log(self, namespace: str, pod: str, text: str) -> None:
-        """What GET .../pods/{pod}/log answers (the pod itself must exist)."""
-        self._verbs.pod_logs[(namespace, pod)] = text
+        """What GET .../pods/{pod}/log answers for any container of the pod (the pod itself must exist)."""
+        self._verbs.logs.texts[(namespace, pod, None)] = bytearray(text.encode())
+        self._verbs.logs.poke()
+
+    def write_log(self, namespace: str, pod: str, container: str, text: str) -> None:
+        """Appends to one container's log, as the container would write it; open follows receive it."""
+        self._verbs.logs.write(namespace, pod, text, container)
+
+    @property
+    def logs(self) -> PodLogBook:
+        """The container logs and open follows (`await fake.logs.wait_following(1)`)."""
+        return self._verbs.logs

@@ -75,6 +75,8 @@ class KubeHandler:
                 response: web.StreamResponse = _fault_response(fault)
             elif isinstance(where, paths.ResourcePath) and self.verbs.is_watch(request.method, record.query):
                 return await self._stream(request, record, where)
+            elif isinstance(where, paths.ResourcePath) and Verbs.is_log_follow(request.method, where, record.query):
+                return await self._stream_log(request, record, where)
             else:
                 response = self._serve(request.method, record)
         except ApiError as error:
@@ -98,6 +100,25 @@ class KubeHandler:
             async with contextlib.aclosing(events), asyncio.timeout(float(seconds) if seconds else None):
                 async for event in events:
                     await response.write(json.dumps(event).encode() + b"\n")
+            await response.write_eof()
+        return response
+
+    async def _stream_log(
+        self, request: web.Request, record: RecordedRequest, where: paths.ResourcePath
+    ) -> web.StreamResponse:
+        """A followed container log: chunks as they are written, until the container ends or anyone leaves."""
+
+        def alive() -> bool:
+            return request.transport is not None and not request.transport.is_closing()
+
+        chunks = self.verbs.follow_log(where, record.query, alive)
+        response = web.StreamResponse(status=200, headers={"Content-Type": "text/plain"})
+        await response.prepare(request)
+        record.status = 200
+        with contextlib.suppress(ConnectionResetError):
+            async with contextlib.aclosing(chunks):
+                async for chunk in chunks:
+                    await response.write(chunk)
             await response.write_eof()
         return response
 

@@ -2,13 +2,14 @@
 
 import copy
 import json
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from tests.fakes import merging, selectors
+from tests.fakes.logs import PodLogBook
 from tests.fakes.paths import ResourcePath
 from tests.fakes.resources import ResourceRegistry, ResourceType
 from tests.fakes.store import ApiError, Json, ObjectStore
@@ -42,11 +43,29 @@ class Verbs:
     registry: ResourceRegistry
     store: ObjectStore
     watches: Watches
-    pod_logs: dict[tuple[str, str], str] = field(default_factory=dict)
+    logs: PodLogBook = field(default_factory=PodLogBook)
 
     @staticmethod
     def is_watch(method: str, query: Mapping[str, str]) -> bool:
         return method == "GET" and _flag(query, "watch")
+
+    @staticmethod
+    def is_log_follow(method: str, where: ResourcePath, query: Mapping[str, str]) -> bool:
+        return method == "GET" and where.plural == "pods" and where.subresource == "log" and _flag(query, "follow")
+
+    def follow_log(
+        self, where: ResourcePath, query: Mapping[str, str], alive: Callable[[], bool]
+    ) -> AsyncIterator[bytes]:
+        """A follow of one container's log; raises before streaming when the pod or container is wrong."""
+        assert where.name is not None and where.namespace is not None
+        namespace, name = where.namespace, where.name
+        rtype = self._type("GET", where, b"", "")
+        container = self.logs.container(self.store.get(rtype, namespace, name), query)
+
+        def current() -> Json | None:
+            return self.store.objects.get(self.store.key(rtype, namespace, name))
+
+        return self.logs.follow(namespace, name, container, query, current, alive)
 
     def watch(self, where: ResourcePath, query: Mapping[str, str]) -> AsyncGenerator[Json, None]:
         """Events for a watch on a collection, filtered like a LIST; raises before streaming on bad input."""
@@ -82,8 +101,9 @@ class Verbs:
         if where.subresource == "status":
             return self._status(method, rtype, where, content_type, raw)
         if where.subresource == "log" and rtype.plural == "pods" and method == "GET":
-            self.store.get(rtype, where.namespace, where.name)
-            return 200, self.pod_logs.get((where.namespace or "", where.name), "")
+            pod = self.store.get(rtype, where.namespace, where.name)
+            container = self.logs.container(pod, query)
+            return 200, self.logs.read(where.namespace or "", where.name, container, query).decode(errors="replace")
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
 
     def _type(self, method: str, where: ResourcePath, raw: bytes, content_type: str) -> ResourceType:

@@ -13,6 +13,7 @@ import yaml
 from tests.fakes.faults import RecordedRequest
 from tests.fakes.paths import ResourcePath, parse
 from tests.integration.harness import BUILD_NS, Harness, spec
+from tests.integration.pods import put_build_pod, put_pod
 from tests.integration.test_git_push_to_registered_app_deploys import REGISTRATION
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -91,12 +92,23 @@ async def _every_flow(harness: Harness) -> None:
     await harness.settle()
     assert (await harness.run(failing))["state"] == "failed"
     await harness.orchestrator.resync()  # lists TaskRuns
+    await _read_logs(harness, first["run_id"])
     for run_id in (first["run_id"], failing):  # the newer run owns the shared Secret: both are deleted
         assert (await harness.http.delete(f"/runs/{run_id}")).status == 200  # TaskRun and owned objects
     assert (await harness.http.get("/workspaces")).status == 200  # lists namespaces
     assert (await harness.http.delete("/workspaces/demo")).status == 200  # deletes the namespace
     assert (await harness.http.post("/apps", json=REGISTRATION)).status in (200, 201)  # applies a Trigger
     assert (await harness.http.delete("/apps/demo-shop")).status == 200  # deletes it
+
+
+async def _read_logs(harness: Harness, run_id: str) -> None:
+    """GET /runs/{id}/logs of each step: the build pod (found by label) and the workspace pods, and their logs."""
+    harness.fake.set_status("taskruns", f"build-{run_id}", {"podName": ""}, namespace=BUILD_NS, merge=True)
+    put_build_pod(harness.fake, run_id, with_pod_name=False)  # listed by its TaskRun label, then read
+    put_pod(harness.fake, "ws-demo", "shop-1", ("app",),
+            labels={"tekton-runner.io/run-id": run_id, "app.kubernetes.io/component": "app"})
+    for step in ("build", "app"):
+        assert (await harness.http.get(f"/runs/{run_id}/logs", params={"step": step})).status == 200, step
 
 
 async def test_the_role_grants_what_the_flows_use_and_nothing_more(harness: Harness) -> None:

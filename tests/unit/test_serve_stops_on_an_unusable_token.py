@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from aiohttp import web
 
-from tekton_runner import cli
+from tekton_runner import cli, forwarding
 
 
 @pytest.fixture
@@ -12,7 +13,7 @@ def never_serves(monkeypatch: pytest.MonkeyPatch) -> None:
     def run_app(*args: object, **kwargs: object) -> None:
         raise AssertionError("serve started although its settings are refused")
 
-    monkeypatch.setattr(cli.web, "run_app", run_app)
+    monkeypatch.setattr(web, "run_app", run_app)  # serve imports aiohttp.web when it runs
     for name in ("TEKTON_RUNNER_TOKEN", "TEKTON_RUNNER_PORT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TEKTON_RUNNER_REGISTRY", "harbor.test/library")
@@ -42,8 +43,8 @@ def test_any_refused_setting_names_its_variable(
 
 def test_a_usable_token_reaches_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
     served: list[object] = []
-    monkeypatch.setattr(cli.web, "run_app", lambda app, **kwargs: served.append(app))
-    monkeypatch.setattr(cli, "raise_fd_limit", lambda: None)
+    monkeypatch.setattr(web, "run_app", lambda app, **kwargs: served.append(app))
+    monkeypatch.setattr(forwarding, "raise_fd_limit", lambda: None)
     monkeypatch.setenv("TEKTON_RUNNER_TOKEN", "s3cret-token")
     monkeypatch.delenv("TEKTON_RUNNER_PORT", raising=False)
     monkeypatch.setenv("TEKTON_RUNNER_REGISTRY", "harbor.test/library")

@@ -17,7 +17,7 @@ from typing import Any
 from .display import display_for
 from .following import follow_run
 from .http import RunnerClient, RunnerError
-from .progress import PollingProgress
+from .progress import PollingProgress, StreamProgress
 from .requests import RequestError, request_body
 
 Json = dict[str, Any]
@@ -42,7 +42,9 @@ async def _submit(client: RunnerClient, args: argparse.Namespace) -> int:
     display = display_for()
     with display:
         display.note(f"run {run['run_id']} submitted ({run['state']})")
-        return await follow_run(client, run["run_id"], display, PollingProgress(client, interval=args.poll_interval))
+        progress = (PollingProgress(client, interval=args.poll_interval) if args.poll_interval is not None
+                    else StreamProgress(client))
+        return await follow_run(client, run["run_id"], display, progress)
 
 
 async def _runs(client: RunnerClient, args: argparse.Namespace) -> int:
@@ -113,7 +115,8 @@ def add_commands(commands: Any) -> None:
     submit.add_argument("--dependency", choices=("none", "redis", "sql", "both"))
     submit.add_argument("--env", action="append", metavar="KEY=VALUE", help="app environment (repeatable)")
     submit.add_argument("-f", "--follow", action="store_true", help="show steps and the build log until it ends")
-    submit.add_argument("--poll-interval", type=float, default=1.0, help="seconds between progress reads")
+    submit.add_argument("--poll-interval", type=float, default=None,
+                        help="read progress by polling GET /runs/{id} this often (seconds) instead of its stream")
     submit.add_argument("--json", action="store_true", help="print the runner's answer as JSON")
     runs = commands.add_parser("runs", help="list runs, newest first")
     runs.add_argument("--state", help="comma-separated states, e.g. building,failed")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -87,6 +88,19 @@ class RunnerClient:
         return await self._json("GET", "/endpoint", params={"workspace": workspace, "app": app})
 
     @asynccontextmanager
+    async def events(self, run_id: str, *, after: int = 0) -> AsyncIterator[AsyncIterator[Json]]:
+        """The run's transitions after number `after` (GET /runs/{id}/events), ending when the run ends."""
+        headers = {"Last-Event-ID": str(after)} if after else {}
+        try:
+            async with self._session.get(f"{self.url}/runs/{run_id}/events", headers=headers,
+                                         timeout=STREAM_TIMEOUT) as response:
+                if response.status >= 400:
+                    raise await _problem(response)
+                yield _messages(response)
+        except aiohttp.ClientError as error:
+            raise RunnerError(0, "unreachable", f"{self.url}: {error}") from error
+
+    @asynccontextmanager
     async def logs(self, run_id: str, *, step: str = "build", follow: bool = False) -> AsyncIterator[
             AsyncIterator[str]]:
         """The log's lines (without their newline) as the runner streams them."""
@@ -99,6 +113,23 @@ class RunnerClient:
                 yield _lines(response)
         except aiohttp.ClientError as error:
             raise RunnerError(0, "unreachable", f"{self.url}: {error}") from error
+
+
+async def _messages(response: aiohttp.ClientResponse) -> AsyncIterator[Json]:
+    """Server-Sent Events as dicts: the `data` JSON with the message's `id`; comments are skipped."""
+    fields: dict[str, str] = {}
+    async for raw in response.content:
+        line = raw.decode(errors="replace").rstrip("\r\n")
+        if line:
+            if not line.startswith(":"):
+                name, _, value = line.partition(":")
+                fields[name] = value.removeprefix(" ")
+            continue
+        if "data" in fields:
+            message: Json = json.loads(fields["data"])
+            message["id"] = int(fields.get("id") or 0)
+            yield message
+        fields = {}
 
 
 async def _lines(response: aiohttp.ClientResponse) -> AsyncIterator[str]:

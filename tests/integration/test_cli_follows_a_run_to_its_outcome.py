@@ -9,6 +9,8 @@ import os
 import sys
 from dataclasses import dataclass
 
+import pytest
+
 from tests.integration.harness import BUILD_NS, Harness, spec
 from tests.integration.pods import put_build_pod, set_container_state
 
@@ -52,7 +54,8 @@ async def run(harness: Harness, *args: str) -> tuple[int, list[str], str]:
 
 
 FLAGS = ("--workspace", "demo", "--app", "shop", "--git", "https://git.example.com/team/shop.git",
-         "--dependency", "redis", "--follow", "--poll-interval", "0.05")
+         "--dependency", "redis", "--follow")  # progress from the runner's stream (GET /runs/{id}/events)
+POLLING = ("--poll-interval", "0.05")  # progress read by polling GET /runs/{id} instead
 
 
 async def _submitted(cli: Cli) -> str:
@@ -87,8 +90,10 @@ async def test_submit_follow_prints_steps_and_build_log_and_exits_0_on_success(h
     assert not any("\x1b" in line for line in cli.lines)  # piped: no terminal control sequences
 
 
-async def test_submit_follow_of_a_failed_build_exits_non_zero_naming_the_step(harness: Harness) -> None:
-    cli = await Cli.start(harness, "submit", *FLAGS)
+@pytest.mark.parametrize("progress", [(), POLLING], ids=["stream", "polling"])
+async def test_submit_follow_of_a_failed_build_exits_non_zero_naming_the_step(
+        harness: Harness, progress: tuple[str, ...]) -> None:
+    cli = await Cli.start(harness, "submit", *FLAGS, *progress)
     run_id = await _submitted(cli)
     _build_pod_writes(harness, run_id, {"fetch-source": "cloning\n",
                                         "build-and-push": "error: no Dockerfile at ./Dockerfile\n"})

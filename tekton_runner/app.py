@@ -99,7 +99,7 @@ def _serve(app: web.Application, ctx: ChainContext, orchestrator: Orchestrator, 
                          keep_per_subject=settings.events_per_subject)
     app[HEALTH] = HealthChecks(ctx.runs, ctx.kube)
     app[PROGRESS] = Progresses(ctx.runs, ctx.status.hub, max_followers=settings.max_followers,
-                               keepalive=settings.keepalive_seconds)
+                               keepalive=settings.keepalive_seconds, longest=settings.follow_seconds)
     app[LOGS] = Logs(ctx)
 
 

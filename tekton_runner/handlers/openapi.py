@@ -83,6 +83,17 @@ CE_HEADERS = tuple(
 EVENT_BODY = {"application/json": {"schema": {
     "description": "The event's data: `{\"taskRun\": <the TaskRun>}` for a TaskRun event; other data is not read"}}}
 
+# One message of GET /runs/{id}/events as an EventSource sees it; `data` is a models.progress.Progress.
+SSE_MESSAGE: Json = {
+    "type": "object", "required": ["id", "event", "data"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^[0-9]+$", "description": "The transition's number in the run"},
+        "event": {"enum": ["run", "step"]},
+        "data": {"type": "string", "contentMediaType": "application/json",
+                 "description": "seq, at, subject, step, state, reason, message"},
+    },
+}
+
 OPERATIONS = (
     Operation("post", "/run", "Start a run: build with Tekton, then deploy into ws-<workspace>",
               {202: ("Stored and handed to Tekton", api.RunSummary),
@@ -116,7 +127,7 @@ OPERATIONS = (
               query=api.EventsQuery,
               extra={"responses": {"200": {"description": "One message per transition: `id` its number, `event` "
                                            "`run` or `step`, `data` the transition (models/progress.py)",
-                                           "content": {"text/event-stream": {"schema": {"type": "string"}}}}}}),
+                                           "content": {"text/event-stream": {"schema": SSE_MESSAGE}}}}}),
     Operation("post", "/sources", "Upload a zip source; returns an upload_id for source.type=zip",
               {201: ("Stored", api.UploadReceipt)}, (408, 413, 415, 422),
               raw_body={"application/zip": {"schema": {"type": "string", "format": "binary"}}}),

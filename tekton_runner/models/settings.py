@@ -196,6 +196,7 @@ class Settings(BaseSettings):
     events_per_subject: int = Field(default=64, ge=4)  # and at most this many per run or app
     max_followers: int = Field(default=1000, ge=1)  # open GET /runs/{id}/events streams, all runs together
     keepalive_seconds: float = Field(default=15.0, gt=0)  # a comment on an idle stream, so proxies keep it
+    follow_seconds: float = Field(default=3600.0, gt=0)  # an event stream ends after this; clients resume
     # Token services (Bearer realms) besides the registry host itself that may receive its credentials.
     registry_token_realms: Annotated[tuple[str, ...], BeforeValidator(_comma_list)] = ()
     eventlistener_name: str = "tekton-runner"  # the EventListener per-app webhook Triggers attach to

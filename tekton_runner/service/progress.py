@@ -24,11 +24,13 @@ KEEP_ALIVE = KeepAlive()
 
 
 class Progresses:
-    def __init__(self, runs: stored.RunStore, hub: ProgressHub, *, max_followers: int, keepalive: float) -> None:
+    def __init__(self, runs: stored.RunStore, hub: ProgressHub, *, max_followers: int, keepalive: float,
+                 longest: float) -> None:
         self._runs = runs
         self._hub = hub
         self._max = max_followers
         self._keepalive = keepalive
+        self._longest = longest  # a stream ends after this long; the client resumes with Last-Event-ID
         self.following = 0
 
     def close(self) -> None:
@@ -47,6 +49,8 @@ class Progresses:
         return self._stream(run, after)
 
     async def _stream(self, run: Run, after: int) -> AsyncGenerator[Progress | KeepAlive, None]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._longest
         try:
             last = after
             while True:
@@ -62,10 +66,14 @@ class Progresses:
                             yield _summary(await self._get(run.id))
                         return
                     while True:
+                        left = deadline - loop.time()
+                        if left <= 0:
+                            return
                         try:
-                            item = await asyncio.wait_for(queue.get(), self._keepalive)
+                            item = await asyncio.wait_for(queue.get(), min(self._keepalive, left))
                         except TimeoutError:
-                            yield KEEP_ALIVE
+                            if deadline > loop.time():
+                                yield KEEP_ALIVE
                             continue
                         if item is Signal.CLOSED:
                             return

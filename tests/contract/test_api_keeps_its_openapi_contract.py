@@ -21,6 +21,9 @@ SEED = 20261202
 # assert is covered elsewhere: a deleted app is 404 (test_git_push_to_registered_app_deploys.py), a deleted
 # run reads `deleted` (test_run_lifecycle.py).
 EXCLUDED_CHECKS = "use_after_free"
+# No build ends in the contract run, so a run's event stream would last until TEKTON_RUNNER_FOLLOW_SECONDS;
+# streams end after a second here (clients resume with Last-Event-ID), as they do after an hour by default.
+STREAM_SECONDS = 1.0
 MAX_EXAMPLES = int(os.environ.get("TEKTON_RUNNER_CONTRACT_EXAMPLES", "25"))
 SCHEMATHESIS = Path(sys.executable).with_name("st")
 ROOT = Path(__file__).parents[2]
@@ -46,12 +49,14 @@ async def schemathesis(harness: Harness, tmp_path: Path, *headers: str) -> tuple
 
 
 async def test_api_without_a_token_keeps_its_contract(harness: Harness, tmp_path: Path) -> None:
+    await harness.stop()
+    await harness.start(follow_seconds=STREAM_SECONDS)
     code, output = await schemathesis(harness, tmp_path)
     assert code == 0, output
 
 
 async def test_api_behind_a_token_keeps_its_contract(harness: Harness, tmp_path: Path) -> None:
     await harness.stop()
-    await harness.start(token="contract-token")
+    await harness.start(token="contract-token", follow_seconds=STREAM_SECONDS)
     code, output = await schemathesis(harness, tmp_path, "Authorization: Bearer contract-token")
     assert code == 0, output

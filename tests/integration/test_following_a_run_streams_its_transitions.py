@@ -109,3 +109,19 @@ async def test_stopping_the_runner_ends_open_streams_cleanly(harness: Harness) -
     rest = await response.content.read()  # the server ended the stream: no hang, no reset
     assert rest == b"" or rest.endswith(b"\n\n")
     assert response.content.at_eof()
+
+
+async def test_a_stream_ends_after_its_longest_time_and_resumes_where_it_stopped(harness: Harness) -> None:
+    await harness.stop()
+    await harness.start(follow_seconds=0.2)
+    run_id = (await harness.post_run(spec()))["run_id"]
+    first = await read_events(await harness.http.get(f"/runs/{run_id}/events"))  # ends although the run goes on
+    assert shape(first)[-1] == ("step", "build", "running")
+    await harness.send_event(harness.finish_taskrun(run_id), "successful")
+    seen = list(first)
+    while not (seen[-1]["event"] == "run" and seen[-1]["state"] in ("succeeded", "failed")):
+        # each stream lasts 0.2 s: resume after the last transition seen until the run's end arrives
+        seen += await read_events(await harness.http.get(f"/runs/{run_id}/events",
+                                                         headers={"Last-Event-ID": str(seen[-1]["id"])}))
+    rest = seen[len(first):]
+    assert [m["id"] for m in first + rest] == list(range(1, len(first) + len(rest) + 1))

@@ -1,4 +1,4 @@
-"""Run and step state as the store keeps it and the API shows it; written only through the chain's recorder."""
+"""Run and step state as the store keeps it and the API shows it; written only through the chain's status writer."""
 
 from __future__ import annotations
 

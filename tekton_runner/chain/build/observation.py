@@ -30,7 +30,7 @@ async def read_build(ctx: ChainContext, run: Run) -> TaskRunView | None:
 async def observe(ctx: ChainContext, run: Run, view: TaskRunView) -> bool:
     """Applies what the TaskRun says to its run; True when the build just succeeded (start the chain).
 
-    `view` is the API server's object, already checked to be this run's build (verifying.py); the
+    `view` is the API server's object, already checked to be this run's build (trust.py); the
     reasons and messages shown to users are Tekton's, as the API server holds them.
     """
     if run.state not in (RunState.PENDING, RunState.BUILDING):

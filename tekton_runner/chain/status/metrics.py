@@ -1,4 +1,4 @@
-"""Prometheus metric definitions for every stage; created per registry, recorded by recording.py."""
+"""Prometheus metric definitions for every stage; created per registry, recorded by the status writer (writer.py)."""
 
 from __future__ import annotations
 

@@ -32,6 +32,7 @@ typecheck: install
 # Benchmarks with their baselines in the same run (figures: docs/benchmarks.md).
 bench: install
 	$(BIN)/python -m bench.api.run --json bench/api/last-run.json
+	$(BIN)/python -m bench.follow.run --json bench/follow/last-run.json
 	bash bench/forward/run.sh
 
 # Unit and integration tiers only: no control plane needed.

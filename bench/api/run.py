@@ -161,6 +161,7 @@ def main() -> None:
             runner_env = {"TEKTON_RUNNER_DATA_DIR": str(Path(scratch) / "data"),
                           "TEKTON_RUNNER_EVENTLISTENER_URL": f"http://127.0.0.1:{el_port}/",
                           "TEKTON_RUNNER_RESYNC_SECONDS": "3600", "TEKTON_RUNNER_READY_TIMEOUT": "1",
+                          "TEKTON_RUNNER_BUILD_NAMESPACE": "tekton-pipelines",
                           "TEKTON_RUNNER_POLL_INTERVAL": "0.5", "TEKTON_RUNNER_REGISTRY": "harbor.bench/library",
                           "TEKTON_RUNNER_PUBLIC_URL": f"http://127.0.0.1:{runner_port}"}
             with process([python, "-m", "tekton_runner.cli", "serve", "--host", "127.0.0.1", "--port",

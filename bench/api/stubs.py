@@ -25,6 +25,8 @@ def listener_app(fake: FakeKubeApi) -> web.Application:
             "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
             "metadata": {"name": f"build-{body['run_id']}", "namespace": BUILD_NS, "uid": str(uuid.uuid4()),
                          "labels": {"tekton-runner.io/run-id": body["run_id"]}},
+            # The runner deploys only a TaskRun that builds the run's own image (chain/build/trust.py).
+            "spec": {"params": [{"name": "IMAGE", "value": body["image"]}]},
             "status": {"conditions": [{"type": "Succeeded", "status": "Unknown", "reason": "Running"}]},
         })
         return web.json_response({"eventID": event_id}, status=202)

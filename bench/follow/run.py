@@ -73,7 +73,7 @@ async def follow_runner(base: str, kubeconfig: Path, pid: int, clients: int, tra
             run_id = (await response.json())["run_id"]
         before = rss_mib(pid)
         delays: dict[int, list[float]] = {}
-        connected, ready = asyncio.Event(), []
+        connected, ready = asyncio.Event(), list[int]()
         readers = [asyncio.ensure_future(follower(session, f"{base}/runs/{run_id}/events", delays, connected, ready,
                                                   clients)) for _ in range(clients)]
         await connected.wait()
@@ -114,7 +114,7 @@ async def follow_baseline(base: str, pid: int, clients: int, transitions: int) -
     async with aiohttp.ClientSession(connector=connector) as session:
         before = rss_mib(pid)
         delays: dict[int, list[float]] = {}
-        connected, ready = asyncio.Event(), []
+        connected, ready = asyncio.Event(), list[int]()
         readers = [asyncio.ensure_future(follower(session, f"{base}/events", delays, connected, ready, clients))
                    for _ in range(clients)]
         await connected.wait()

@@ -20,7 +20,7 @@ from .build import adoption, observation, trust
 from .build.requests import dispatch
 from .context import ChainContext
 from .execution.sequence import AppLocks, drive
-from .lifecycle import retirement
+from .lifecycle import restoration, retirement
 from .lifecycle.teardown import tear_down
 from .runtime.lookouts import Lookouts
 from .runtime.scheduler import Scheduler
@@ -154,6 +154,9 @@ class Orchestrator:
         pruned = await self.ctx.events.prune_events(older_than=timedelta(seconds=self.ctx.settings.event_retention))
         if pruned:
             log.info("forgot %d processed events older than %.0fs", pruned, self.ctx.settings.event_retention)
+        for run in await restoration.restore_missing(self.ctx):
+            self.ctx.metrics.restores_total.inc()
+            log.info("run %s: objects of app %s/%s applied again", run.id, run.workspace, run.app)
         for workspace in await retirement.expire_idle(self.ctx):
             log.info("workspace %s removed after %ss without runs", workspace, self.ctx.settings.workspaces.idle_ttl)
         return taskruns is not None

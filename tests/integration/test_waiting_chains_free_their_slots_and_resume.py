@@ -87,3 +87,28 @@ async def test_a_workspace_namespace_deleted_by_hand_is_recreated_by_the_next_ru
 
     assert run["state"] == "succeeded"
     assert harness.fake.get_object("namespaces", "ws-demo") is not None
+
+
+async def test_a_live_app_whose_objects_were_deleted_is_restored_by_the_resync(harness: Harness) -> None:
+    run = await harness.run_to_success(spec())
+    for name in ("shop", "shop-postgres"):  # the namespace with what was in it
+        harness.fake.store.delete(harness.fake.registry.resolve("deployments"), "ws-demo", name)
+    harness.fake.store.delete(harness.fake.registry.resolve("namespaces"), None, "ws-demo")
+    jobs_before = len(harness.fake.applies("jobs"))
+
+    await harness.orchestrator.resync()
+
+    app = harness.fake.get_object("deployments", "shop", "ws-demo")
+    assert app is not None and app["metadata"]["labels"]["tekton-runner.io/run-id"] == run["run_id"]
+    assert harness.fake.get_object("namespaces", "ws-demo") is not None
+    assert harness.fake.get_object("deployments", "shop-postgres", "ws-demo") is not None
+    assert len(harness.fake.applies("jobs")) == jobs_before  # the migration is not run again
+    assert harness.registry.get_sample_value("tekton_runner_restores_total") == 1
+
+
+async def test_an_app_whose_newest_run_was_deleted_is_not_restored(harness: Harness) -> None:
+    run = await harness.run_to_success(spec())
+    assert (await harness.http.delete(f"/runs/{run['run_id']}")).status == 200
+    await harness.orchestrator.resync()
+    assert harness.fake.get_object("deployments", "shop", "ws-demo") is None
+    assert harness.registry.get_sample_value("tekton_runner_restores_total") == 0

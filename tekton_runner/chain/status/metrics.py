@@ -28,6 +28,7 @@ class Metrics:
     failures_total: Counter
     step_errors_total: Counter
     resync_total: Counter
+    restores_total: Counter
     resync_last_success: Gauge
     _reasons: dict[str, set[str]] = field(default_factory=dict, repr=False, compare=False)
 
@@ -108,6 +109,10 @@ class Metrics:
             resync_total=Counter(
                 "tekton_runner_resync_total", "Resync passes, by outcome (failed: the cluster could not be read)",
                 ["outcome"], registry=registry,
+            ),
+            restores_total=Counter(
+                "tekton_runner_restores_total",
+                "Live apps whose Deployment was gone and whose objects the resync applied again", registry=registry,
             ),
             resync_last_success=Gauge(
                 "tekton_runner_resync_last_success_timestamp_seconds",

@@ -18,6 +18,10 @@ async def test_a_namespace_deleted_by_hand_is_recreated_by_the_next_run(kube: Ku
     ns = f"ws-{workspace}"
     first = await runner.wait_terminal(await runner.post_run(run_spec(workspace, APP)))
     assert first["state"] == "succeeded", first
+    # Deleted first, so the app is not live: the resync restores live apps by itself, and this is about the
+    # next run finding the namespace gone.
+    async with runner.session.delete(f"{runner.base_url}/runs/{first['run_id']}") as response:
+        assert response.status == 200
 
     await kube.delete(f"/api/v1/namespaces/{ns}")
 

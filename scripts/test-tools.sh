@@ -2,13 +2,14 @@
 # Installs the Debian tools the test suite uses when they are missing (needs root and apt-get):
 # nft/ip/unshare for the kernel forwarding path, prlimit for descriptor exhaustion, git/wget/unzip for
 # the build Task's scripts, systemd-analyze for the host unit, prometheus/promtool for the dashboard and
-# alert rules; kubectl comes with the local control plane. With TEKTON_RUNNER_REAL_NODE=1 also what the
-# real node needs (containerd, runc, iptables, conntrack, busybox-static for its images, gcc for the
-# pause image); see docs/local-control-plane.md.
+# alert rules, chromium/chromedriver for the web page's browser test; kubectl comes with the local control
+# plane. With TEKTON_RUNNER_REAL_NODE=1 also what the real node needs (containerd, runc, iptables,
+# conntrack, busybox-static for its images, gcc for the pause image); see docs/local-control-plane.md.
 set -euo pipefail
 declare -A package_of=([nft]=nftables [ip]=iproute2 [unshare]=util-linux [prlimit]=util-linux
                        [git]=git [wget]=wget [unzip]=unzip [openssl]=openssl
-                       [systemd-analyze]=systemd [prometheus]=prometheus [promtool]=prometheus)
+                       [systemd-analyze]=systemd [prometheus]=prometheus [promtool]=prometheus
+                       [chromium]=chromium [chromedriver]=chromium-driver)
 if [ "${TEKTON_RUNNER_REAL_NODE:-0}" = 1 ]; then
   package_of+=([containerd]=containerd [runc]=runc [iptables]=iptables [conntrack]=conntrack
                [busybox]=busybox-static [gcc]=gcc)

@@ -20,7 +20,7 @@ from .chain.status.metrics import Metrics
 from .chain.status.writer import StatusWriter
 from .chain.workspace_access import WorkspaceAccess
 from .forwarding.plane import forward_plane
-from .handlers import apps, endpoints, events, health, logs, progress, runs, sources, workspaces
+from .handlers import apps, endpoints, events, health, logs, progress, runs, sources, ui, workspaces
 from .handlers.keys import (
     APPS,
     ENDPOINTS,
@@ -120,8 +120,9 @@ def create_app(
     app[SETTINGS] = settings
     app[REGISTRY] = registry or CollectorRegistry()
     for table in (runs.routes, progress.routes, logs.routes, sources.routes, events.routes, endpoints.routes,
-                  health.routes, workspaces.routes, apps.routes):
+                  health.routes, workspaces.routes, apps.routes, ui.routes):
         app.add_routes(table)
+    app.on_startup.append(ui.load_files)
 
     async def _lifetime(app: web.Application) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:

@@ -21,9 +21,10 @@ from .problems import BodyTimeout, problem
 log = logging.getLogger("tekton_runner.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/cloudevents", "/openapi.json"})
-# The sink behind its secret path (Tekton sends no bearer token) and the build's one-time archive links.
-OPEN_PREFIXES = ("/cloudevents/", "/sources/archive/")
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/cloudevents", "/openapi.json", "/ui"})
+# The sink behind its secret path (Tekton sends no bearer token), the build's one-time archive links, and the
+# web page's script and style (they hold no data: the page asks for the token and sends it with each call).
+OPEN_PREFIXES = ("/cloudevents/", "/sources/archive/", "/ui/")
 # Headers of an HTTP error that the JSON body replaces; the others (Allow, Retry-After...) are kept.
 _BODY_HEADERS = frozenset({"content-type", "content-length", "content-encoding", "transfer-encoding"})
 

@@ -165,6 +165,14 @@ OPERATIONS = (
     Operation("get", "/metrics", "Prometheus text format", {200: ("Metrics", None)}, open=True,
               extra={"responses": {"200": {"description": "Metrics", "content": {
                   "text/plain": {"schema": {"type": "string"}}}}}}),
+    Operation("get", "/ui", "The web page (docs/ui.md); it holds no data and reads this API with the user's token",
+              {200: ("The page", None)}, open=True,
+              extra={"responses": {"200": {"description": "The page", "content": {
+                  "text/html": {"schema": {"type": "string"}}}}}}),
+    Operation("get", "/ui/{asset}", "The web page's script (app.js) and style (app.css)",
+              {200: ("The file", None)}, (404,), params=(_id("asset"),), open=True,
+              extra={"responses": {"200": {"description": "The file", "content": {
+                  "text/javascript": {"schema": {"type": "string"}}, "text/css": {"schema": {"type": "string"}}}}}}),
     Operation("get", "/openapi.json", "This document", {200: ("OpenAPI 3.1", None)}, open=True,
               extra={"responses": {"200": {"description": "OpenAPI 3.1", "content": {
                   "application/json": {"schema": {"type": "object"}}}}}}),

@@ -9,7 +9,7 @@ const $ = (id) => document.getElementById(id);
 
 class Unauthorized extends Error {}
 
-let view = null; // the run on screen: {id, abort, lastEventId, ended}
+let view = null; // the run on screen: {id, abort, lastEventId, ended, connections}
 let logAbort = null;
 
 function el(tag, attributes, ...children) {
@@ -148,9 +148,11 @@ function showRun(run) {
 async function openRun(id) {
   view?.abort.abort();
   logAbort?.abort();
-  const current = { id, abort: new AbortController(), lastEventId: 0, ended: false };
+  const current = { id, abort: new AbortController(), lastEventId: 0, ended: false, connections: 0 };
   view = current;
   $("transitions").replaceChildren();
+  delete $("live").dataset.lastEventId;
+  delete $("live").dataset.connections;
   $("log").replaceChildren();
   $("log-status").textContent = "";
   for (const button of $("log-steps").querySelectorAll("button")) button.setAttribute("aria-pressed", "false");
@@ -214,6 +216,8 @@ async function follow(current) {
       const headers = current.lastEventId ? { "Last-Event-ID": String(current.lastEventId) } : {};
       const response = await call(`/runs/${encodeURIComponent(current.id)}/events`, { signal, headers });
       if (!response.ok) throw new Error(await problemText(response));
+      current.connections += 1;
+      $("live").dataset.connections = String(current.connections);
       $("live").textContent = "following live";
       await readEvents(response.body, (message) => {
         failures = 0;

@@ -15,12 +15,9 @@ def secret_name(run: Run) -> str:
     return f"{run.app}-deps"
 
 
-def redis_name(run: Run) -> str:
-    return f"{run.app}-redis"
-
-
-def postgres_name(run: Run) -> str:
-    return f"{run.app}-postgres"
+def dependency_name(run: Run, kind: str) -> str:
+    """The Deployment and Service of one dependency kind: `<app>-redis`, `<app>-postgres`, `<app>-rabbitmq`."""
+    return f"{run.app}-{kind}"
 
 
 def migration_name(run: Run) -> str:

@@ -214,8 +214,10 @@ class Settings(BaseSettings):
     poll_interval: float = 2.0  # how often readiness is read back from the cluster
     external_port_range: PortRange = (18000, 18999)
     node_address: OptionalText = None  # override for the workspace node address behind NodePorts
+    # Dependency images (models/dependencies.py names each kind's field); Docker Hub ones go through the mirror.
     redis_image: str = "redis:7-alpine"
     postgres_image: str = "postgres:16-alpine"
+    rabbitmq_image: str = "rabbitmq:4-alpine"
     image_pull_secret: OptionalText = None
     forward: Flag = True  # relay external ports in this process
     forward_listen_host: str = "0.0.0.0"  # where external ports listen

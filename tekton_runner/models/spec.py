@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from pathlib import PurePosixPath
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -14,19 +14,19 @@ from pydantic import (
     Field,
     JsonValue,
     StrictBool,
+    ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
+from .dependencies import DATABASE_KINDS, DEPENDENCY_ENV_KEYS, KINDS
 from .ids import DNS_LABEL_PATTERN, UPLOAD_ID_PATTERN
 
-# ws-<workspace> must itself be a DNS label (63 chars), and <app>-postgres a Service name.
+# ws-<workspace> must itself be a DNS label (63 chars), and <app>-<dependency kind> a Service name.
 DnsLabel = Annotated[str, Field(min_length=1, max_length=40, pattern=DNS_LABEL_PATTERN.pattern)]
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-RESERVED_ENV = frozenset(
-    {"REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD", "DATABASE_URL", "PGHOST", "PGPORT",
-     "PGUSER", "PGPASSWORD", "PGDATABASE"}
-)
+RESERVED_ENV = DEPENDENCY_ENV_KEYS  # set by the runner from the requested dependencies
 SCP_LIKE_GIT = re.compile(r"^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[A-Za-z0-9._/~-]+$")
 # What git_url accepts; the OpenAPI document carries the same pattern.
 GIT_URL_PATTERN = (r"^(?:(?:https|ssh|git)://(?:[A-Za-z0-9._~%!$&'()*+,;=:-]+@)?[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?"
@@ -156,22 +156,67 @@ class ImageSpec(Strict):
 
 
 class DependencyType(StrEnum):
+    """The older `dependency.type`, still accepted: each value stands for a list of kinds."""
+
     NONE = "none"
     REDIS = "redis"
     SQL = "sql"
     BOTH = "both"
 
     @property
-    def wants_redis(self) -> bool:
-        return self in (DependencyType.REDIS, DependencyType.BOTH)
+    def kinds(self) -> tuple[str, ...]:
+        return _LEGACY_KINDS[self]
 
-    @property
-    def wants_sql(self) -> bool:
-        return self in (DependencyType.SQL, DependencyType.BOTH)
+
+_LEGACY_KINDS = {
+    DependencyType.NONE: (), DependencyType.REDIS: ("redis",), DependencyType.SQL: ("postgres",),
+    DependencyType.BOTH: ("redis", "postgres"),
+}
 
 
 class DependencySpec(Strict):
     type: DependencyType = DependencyType.NONE
+
+
+def dependency_names(value: tuple[str, ...]) -> tuple[str, ...]:
+    """Known kinds, each once, in table order (the order they are deployed in)."""
+    unknown = [name for name in value if name not in KINDS]
+    if unknown:
+        raise ValueError(f"unknown kind {unknown[0]!r}; known: {', '.join(KINDS)}")
+    repeated = sorted({name for name in value if value.count(name) > 1})
+    if repeated:
+        raise ValueError(f"{repeated[0]!r} is given more than once")
+    return tuple(name for name in KINDS if name in value)
+
+
+def alias_disagrees(value: DependencySpec, info: ValidationInfo) -> DependencySpec:
+    """Reached only when `dependency` is given beside a valid `dependencies` that it does not match:
+    the request model drops the alias before validation in every other case."""
+    given = info.data.get("dependencies")
+    if given is not None:
+        raise ValueError(f"type {value.type.value!r} stands for {list(value.type.kinds)}, which disagrees with "
+                         f"dependencies {list(given)}; give one of the two")
+    return value
+
+
+def dependency_alias(data: Any) -> Any:
+    """`dependency: {type}` becomes `dependencies` and is dropped; it stays in the data only when it is
+    invalid (its own validation reports it) or when a `dependencies` is also given and does not name the
+    same kinds (then `alias_disagrees` reports it, or `dependencies` its own error)."""
+    if not isinstance(data, dict) or "dependency" not in data:
+        return data
+    try:
+        alias = DependencySpec.model_validate(data["dependency"])
+    except ValidationError:
+        return data
+    rest = {key: value for key, value in data.items() if key != "dependency"}
+    if "dependencies" not in data:
+        return {**rest, "dependencies": list(alias.type.kinds)}
+    given = data["dependencies"]
+    if isinstance(given, list | tuple) and all(isinstance(name, str) for name in given) \
+            and sorted(given) == sorted(alias.type.kinds):
+        return rest
+    return data
 
 
 class MigrationSpec(Strict):
@@ -198,33 +243,65 @@ class ExposeSpec(Strict):
     external_port: Annotated[int, Field(ge=1024, le=65535), BeforeValidator(_json_integer)] | None = None
 
 
-def migration_needs_sql(value: MigrationSpec, info: ValidationInfo) -> MigrationSpec:
-    """A migration runs against the workspace's database, so it needs dependency sql or both."""
-    dependency = info.data.get("dependency")
-    if value.enabled and (dependency is None or not dependency.type.wants_sql):
-        raise ValueError("enabled requires dependency.type 'sql' or 'both'")
+def migration_needs_database(value: MigrationSpec, info: ValidationInfo) -> MigrationSpec:
+    """A migration runs against the workspace's database, so a database kind must be requested."""
+    kinds = info.data.get("dependencies")
+    if value.enabled and (kinds is None or not set(kinds) & set(DATABASE_KINDS)):
+        raise ValueError(f"enabled requires {' or '.join(map(repr, DATABASE_KINDS))} in dependencies "
+                         "(dependency.type 'sql' or 'both')")
     return value
+
+
+def _dependency_schema() -> dict[str, JsonValue]:
+    """The request rules about dependencies the validators enforce, as JSON Schema for the OpenAPI document."""
+    database: JsonValue = {"enum": list[JsonValue](DATABASE_KINDS)}
+    rules: list[JsonValue] = [{
+        "if": {"properties": {"migration": {"properties": {"enabled": {"const": True}}, "required": ["enabled"]}},
+               "required": ["migration"]},
+        "then": {"anyOf": [
+            {"properties": {"dependencies": {"contains": database}}, "required": ["dependencies"]},
+            {"properties": {"dependency": {"properties": {"type": {"enum": ["sql", "both"]}}, "required": ["type"]}},
+             "required": ["dependency"]},
+        ]},
+    }]
+    for legacy in DependencyType:
+        kinds = legacy.kinds
+        # `type` absent means "none", so only the other values require it.
+        type_rule: dict[str, JsonValue] = {"properties": {"type": {"const": legacy.value}}}
+        if legacy is not DependencyType.NONE:
+            type_rule["required"] = ["type"]
+        same: dict[str, JsonValue] = {"minItems": len(kinds), "maxItems": len(kinds)}
+        if kinds:
+            same["allOf"] = [{"contains": {"const": name}} for name in kinds]
+        rules.append({"if": {"properties": {"dependency": type_rule}, "required": ["dependency", "dependencies"]},
+                      "then": {"properties": {"dependencies": same}}})
+    return {"allOf": rules}
 
 
 class DeploySpec(Strict):
     """What to deploy where, shared by a run (POST /run) and a registered app (POST /apps)."""
 
-    model_config = ConfigDict(json_schema_extra={
-        "if": {"properties": {"migration": {"properties": {"enabled": {"const": True}}, "required": ["enabled"]}},
-               "required": ["migration"]},
-        "then": {"properties": {"dependency": {"properties": {"type": {"enum": ["sql", "both"]}},
-                                               "required": ["type"]}},
-                 "required": ["dependency"]},
-    })
+    # One schema for requests and answers, so the OpenAPI components keep their names (RunSpec, not
+    # RunSpec-Input/-Output); answers simply never carry the input-only `dependency`.
+    model_config = ConfigDict(json_schema_extra=_dependency_schema(), json_schema_mode_override="validation")
 
     workspace: DnsLabel
     app: AppSpec
     image: ImageSpec = Field(default_factory=ImageSpec)
-    dependency: DependencySpec = Field(default_factory=DependencySpec)
+    dependencies: tuple[str, ...] = Field(default=(), max_length=len(KINDS), json_schema_extra={
+        "items": {"type": "string", "enum": list[JsonValue](KINDS)}, "uniqueItems": True})
+    # The older spelling of `dependencies`: accepted on input, mapped by `dependency_alias`, never stored
+    # or shown (so a valid model always holds the default here).
+    dependency: DependencySpec = Field(default_factory=DependencySpec, exclude=True,
+                                       description=(
+        "older spelling of `dependencies` (none, redis, sql, both); accepted in requests, never in answers"))
     migration: MigrationSpec = Field(default_factory=MigrationSpec)
     expose: ExposeSpec = Field(default_factory=ExposeSpec)
 
-    _migration_needs_sql = field_validator("migration")(migration_needs_sql)
+    _dependency_alias = model_validator(mode="before")(dependency_alias)
+    _dependency_names = field_validator("dependencies")(dependency_names)
+    _alias_disagrees = field_validator("dependency")(alias_disagrees)
+    _migration_needs_database = field_validator("migration")(migration_needs_database)
 
 
 class RunSpec(DeploySpec):

@@ -14,14 +14,14 @@ from .errors import (
     WorkspaceError,
 )
 from .expiry import WorkspaceActivity, expired_workspaces, latest_activity
-from .images import DependencyImages, dependency_images, mirrored_image
+from .images import dependency_images, mirrored_image
 from .kind import KindProvisioner, PortsExhausted
 from .kind_cli import KindCli
 from .namespaces import NamespaceProvisioner
 from .targets import Provisioner, WorkspaceTarget, checked_name, cluster_name, namespace_of
 
 __all__ = [
-    "DependencyImages", "InvalidWorkspace", "KindCli", "KindFailed", "KindMissing",
+    "InvalidWorkspace", "KindCli", "KindFailed", "KindMissing",
     "KindProvisioner", "NamespaceProvisioner", "PortsExhausted", "Provisioner", "RegistryConfigError",
     "WorkspaceActivity", "WorkspaceBusy", "WorkspaceConflict", "WorkspaceError", "WorkspaceSettings",
     "WorkspaceTarget", "checked_name", "cluster_name", "dependency_images", "expired_workspaces",

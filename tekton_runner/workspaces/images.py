@@ -1,10 +1,10 @@
-"""Dependency image references through the Harbor Docker Hub mirror; called when rendering redis/postgres."""
+"""Dependency image references through the Harbor Docker Hub mirror; called when rendering a dependency."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ..models.dependencies import KINDS
 from ..models.images import ImageReference
+from ..models.settings import Settings
 
 
 def mirrored_image(reference: str, mirror_prefix: str | None) -> str:
@@ -21,14 +21,7 @@ def mirrored_image(reference: str, mirror_prefix: str | None) -> str:
     return f"{mirror_prefix.rstrip('/')}/{image.repository}{image.suffix}"
 
 
-@dataclass(frozen=True)
-class DependencyImages:
-    redis: str
-    postgres: str
-
-
-def dependency_images(redis: str, postgres: str, mirror_prefix: str | None) -> DependencyImages:
-    """The redis and postgres images a workspace should run (Settings.redis_image / postgres_image in)."""
-    return DependencyImages(
-        redis=mirrored_image(redis, mirror_prefix), postgres=mirrored_image(postgres, mirror_prefix),
-    )
+def dependency_images(settings: Settings) -> dict[str, str]:
+    """The image each dependency kind runs in a workspace, by kind name (its image setting, mirrored)."""
+    mirror = settings.workspaces.mirror_prefix
+    return {name: mirrored_image(kind.image(settings), mirror) for name, kind in KINDS.items()}

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from tekton_runner.models.dependencies import KINDS
+from tekton_runner.models.settings import Settings
+
 LABELS = {
     "tekton-runner.io/run-id": "r-0123456789abcdef", "tekton-runner.io/workspace": "demo",
     "tekton-runner.io/app": "shop", "app.kubernetes.io/managed-by": "tekton-runner",
 }
+# Each kind's default image setting, so a new kind's golden file shows what it runs out of the box.
+DEFAULT_IMAGES = {name: str(Settings.model_fields[kind.image_setting].default) for name, kind in KINDS.items()}
 IMAGE = "harbor.test/library/demo-shop@sha256:" + "ab" * 32
 
 
@@ -16,10 +21,9 @@ def values(template: str, *, env_value: str = "hello", command: list[str] | None
     secret_env = [{"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "shop-deps", "key": "DATABASE_URL"}}}]
     return {
         "dependency-secret.yaml.j2": {**common, "name": "shop-deps", "data": {"PGPASSWORD": "c2VjcmV0"}},
-        "redis.yaml.j2": {**common, "name": "shop-redis", "selector": {"tekton-runner.io/app": "shop"},
-                          "image": "redis:7-alpine", "secret": "shop-deps"},
-        "postgres.yaml.j2": {**common, "name": "shop-postgres", "selector": {"tekton-runner.io/app": "shop"},
-                             "image": "postgres:16-alpine", "secret": "shop-deps"},
+        **{kind.template: {**common, "name": f"shop-{name}", "selector": {"tekton-runner.io/app": "shop"},
+                           "image": DEFAULT_IMAGES[name], "port": kind.port, "secret": "shop-deps"}
+           for name, kind in KINDS.items()},
         "migration-job.yaml.j2": {**common, "name": "shop-migrate-01234567", "image": IMAGE,
                                   "command": command or ["./manage.py", "migrate"], "env": secret_env},
         "app.yaml.j2": {**common, "name": "shop", "selector": {"tekton-runner.io/app": "shop"},
@@ -29,6 +33,6 @@ def values(template: str, *, env_value: str = "hello", command: list[str] | None
 
 
 RUNNER_TEMPLATES = (
-    "dependency-secret.yaml.j2", "redis.yaml.j2", "postgres.yaml.j2",
+    "dependency-secret.yaml.j2", *(kind.template for kind in KINDS.values()),
     "migration-job.yaml.j2", "app.yaml.j2",
 )

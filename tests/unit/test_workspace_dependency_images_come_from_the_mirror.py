@@ -1,9 +1,11 @@
-"""redis/postgres images are taken from the Harbor Docker Hub mirror when one is configured."""
+"""Dependency images (redis, postgres, rabbitmq) are taken from the Harbor Docker Hub mirror when one is configured."""
 
 from __future__ import annotations
 
 import pytest
 
+from tekton_runner.models.environment import settings_from_env
+from tekton_runner.models.settings import Settings
 from tekton_runner.workspaces.images import dependency_images, mirrored_image
 
 MIRROR = "lenovo:8443/dockerhub-proxy"
@@ -36,10 +38,25 @@ def test_images_from_other_registries_are_left_alone(reference: str) -> None:
 def test_without_a_mirror_nothing_changes() -> None:
     assert mirrored_image("redis:7-alpine", None) == "redis:7-alpine"
     assert mirrored_image("redis:7-alpine", "") == "redis:7-alpine"
-    assert dependency_images("redis:7-alpine", "postgres:16-alpine", None).postgres == "postgres:16-alpine"
+    assert dependency_images(settings(None))["postgres"] == "postgres:16-alpine"
 
 
-def test_both_dependencies_at_once() -> None:
-    images = dependency_images("redis:7-alpine", "postgres:16-alpine", MIRROR)
-    assert images.redis == "lenovo:8443/dockerhub-proxy/library/redis:7-alpine"
-    assert images.postgres == "lenovo:8443/dockerhub-proxy/library/postgres:16-alpine"
+def test_every_kind_at_once() -> None:
+    images = dependency_images(settings(MIRROR))
+    assert images == {
+        "redis": "lenovo:8443/dockerhub-proxy/library/redis:7-alpine",
+        "postgres": "lenovo:8443/dockerhub-proxy/library/postgres:16-alpine",
+        "rabbitmq": "lenovo:8443/dockerhub-proxy/library/rabbitmq:4-alpine",
+    }
+
+
+def test_a_configured_image_from_another_registry_is_kept() -> None:
+    images = dependency_images(settings(MIRROR, rabbitmq_image="harbor.lan/library/rabbitmq:4.1"))
+    assert images["rabbitmq"] == "harbor.lan/library/rabbitmq:4.1"
+
+
+def settings(mirror: str | None, **images: str) -> Settings:
+    return settings_from_env({"TEKTON_RUNNER_REGISTRY": "harbor.lan/library",
+                              "TEKTON_RUNNER_PUBLIC_URL": "http://runner.lan:8088",
+                              **({"TEKTON_RUNNER_MIRROR_PREFIX": mirror} if mirror else {}),
+                              **{f"TEKTON_RUNNER_{name.upper()}": value for name, value in images.items()}})

@@ -8,7 +8,7 @@ from ...models.runs import Run, Step
 from .. import naming
 from ..context import ChainContext
 from ..runtime.outcomes import StepOutcome
-from .common import REDIS_KEYS, SQL_KEYS, pull_secrets, secret_env
+from .common import dependency_env, pull_secrets
 from .readiness import unready_deployment
 
 
@@ -18,12 +18,7 @@ def app_env(run: Run) -> list[dict[str, Any]]:
         {"name": key, "value": value.replace("$(", "$$(")}
         for key, value in sorted(run.spec.app.env.items())
     ]
-    wanted = run.spec.dependency.type
-    if wanted.wants_redis:
-        env += secret_env(run, REDIS_KEYS)
-    if wanted.wants_sql:
-        env += secret_env(run, SQL_KEYS)
-    return env
+    return env + dependency_env(run)
 
 
 async def deploy_app(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:

@@ -1,15 +1,13 @@
-"""What several steps share: the pull secret, env entries read from the credentials Secret, the env keys."""
+"""What several steps share: the pull secret, the requested dependency kinds and the env they give."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ...models.dependencies import DependencyKind, kinds_named
 from ...models.runs import Run
 from .. import naming
 from ..context import ChainContext
-
-SQL_KEYS = ("DATABASE_URL", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE")
-REDIS_KEYS = ("REDIS_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD")
 
 
 def pull_secrets(ctx: ChainContext) -> list[dict[str, str]]:
@@ -17,8 +15,17 @@ def pull_secrets(ctx: ChainContext) -> list[dict[str, str]]:
     return [{"name": name}] if name else []
 
 
+def requested_kinds(run: Run) -> tuple[DependencyKind, ...]:
+    return kinds_named(run.spec.dependencies)
+
+
 def secret_env(run: Run, keys: tuple[str, ...]) -> list[dict[str, Any]]:
     return [
         {"name": key, "valueFrom": {"secretKeyRef": {"name": naming.secret_name(run), "key": key}}}
         for key in keys
     ]
+
+
+def dependency_env(run: Run) -> list[dict[str, Any]]:
+    """Every env key of every requested kind, read from the credentials Secret (table order)."""
+    return secret_env(run, tuple(key for kind in requested_kinds(run) for key in kind.env_keys))

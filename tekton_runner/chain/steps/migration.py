@@ -1,4 +1,7 @@
-"""Step `migration`: a Job from the built image that must complete before the app is applied."""
+"""Step `migration`: a Job from the built image that must complete before the app is applied.
+
+The Job gets the env of every requested dependency kind, as the app does: a migration may create queues
+or seed a cache as well as change the database schema (it needs a database kind to be enabled at all)."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from ...models.runs import Run, Step
 from .. import naming
 from ..context import ChainContext
 from ..runtime.outcomes import PermanentError, StepOutcome
-from .common import SQL_KEYS, pull_secrets, secret_env
+from .common import dependency_env, pull_secrets
 
 
 def _condition(job: KubeObject, kind: str) -> dict[str, Any] | None:
@@ -41,7 +44,7 @@ async def run_migration(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:
     for obj in ctx.renderer.render("migration-job.yaml.j2", {
         "name": name, "namespace": namespace, "labels": naming.labels(run, "migration"),
         "image": run.pinned_image, "command": list(run.spec.migration.command),
-        "env": secret_env(run, SQL_KEYS), "pull_secrets": pull_secrets(ctx),
+        "env": dependency_env(run), "pull_secrets": pull_secrets(ctx),
     }):
         await kube.apply(obj)
     job = await kube.get("batch/v1", "Job", name, namespace)

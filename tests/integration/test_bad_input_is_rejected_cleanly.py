@@ -28,6 +28,10 @@ INVALID = [
     ("migration", {**spec(), "dependency": {"type": "redis"}}),
     ("migration.command", {**spec(), "migration": {"enabled": True}}),
     ("dependency.type", {**spec(), "dependency": {"type": "mongo"}}),
+    ("dependencies", {**spec(), "dependencies": ["mongo"]}),
+    ("dependencies", {**spec(), "dependencies": ["redis", "redis"]}),
+    ("dependency", {**spec(), "dependencies": ["redis", "rabbitmq"]}),  # disagrees with dependency.type both
+    ("app.env", {**spec(), "app": {"name": "shop", "env": {"AMQP_URL": "x"}}}),
     ("app.port", {**spec(), "app": {"name": "shop", "port": 70000}}),
     ("app.env", {**spec(), "app": {"name": "shop", "env": {"DATABASE_URL": "x"}}}),
     ("app.env", {**spec(), "app": {"name": "shop", "env": {"1BAD": "x"}}}),

@@ -44,7 +44,8 @@ def test_list_is_kept_in_table_order() -> None:
 
 
 def test_both_fields_given_and_agreeing_are_accepted() -> None:
-    assert spec(dependency={"type": "both"}, dependencies=["postgres", "redis"]) == spec(dependencies=["redis", "postgres"])
+    both = spec(dependency={"type": "both"}, dependencies=["postgres", "redis"])
+    assert both == spec(dependencies=["redis", "postgres"])
 
 
 @pytest.mark.parametrize(("fields", "field", "words"), [

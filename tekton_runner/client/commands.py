@@ -112,7 +112,10 @@ def add_commands(commands: Any) -> None:
     submit.add_argument("--git", metavar="URL", help="git repository to build")
     submit.add_argument("--revision", help="branch, tag or commit (default main)")
     submit.add_argument("--port", type=int, help="the port the app listens on (default 8080)")
-    submit.add_argument("--dependency", choices=("none", "redis", "sql", "both"))
+    submit.add_argument("--dependencies", metavar="KIND[,KIND]",
+                        help="dependency kinds to deploy beside the app, e.g. redis,rabbitmq (the runner checks them)")
+    submit.add_argument("--dependency", choices=("none", "redis", "sql", "both"),
+                        help="the older spelling: none, redis, sql (postgres) or both")
     submit.add_argument("--env", action="append", metavar="KEY=VALUE", help="app environment (repeatable)")
     submit.add_argument("-f", "--follow", action="store_true", help="show steps and the build log until it ends")
     submit.add_argument("--poll-interval", type=float, default=None,

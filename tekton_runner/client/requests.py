@@ -29,7 +29,7 @@ def from_file(path: Path) -> Json:
 
 
 def from_flags(args: argparse.Namespace) -> Json:
-    """`--workspace --app --git [--revision] [--port] [--dependency] [--env K=V]` as a POST /run body."""
+    """`--workspace --app --git [--revision] [--port] [--dependencies] [--env K=V]` as a POST /run body."""
     missing = [flag for flag, value in (("--workspace", args.workspace), ("--app", args.app), ("--git", args.git))
                if not value]
     if missing:
@@ -43,6 +43,8 @@ def from_flags(args: argparse.Namespace) -> Json:
     if args.revision:
         source["revision"] = args.revision
     spec: Json = {"workspace": args.workspace, "app": app, "source": source}
+    if args.dependencies is not None:
+        spec["dependencies"] = [name.strip() for name in args.dependencies.split(",") if name.strip()]
     if args.dependency:
         spec["dependency"] = {"type": args.dependency}
     return spec
@@ -56,7 +58,7 @@ def _pair(item: str) -> tuple[str, str]:
 
 
 def request_body(args: argparse.Namespace) -> Json:
-    flags = [flag for flag in ("workspace", "app", "git", "revision", "port", "dependency", "env")
+    flags = [flag for flag in ("workspace", "app", "git", "revision", "port", "dependencies", "dependency", "env")
              if getattr(args, flag) not in (None, [])]
     if args.file is not None:
         if flags:

@@ -1,4 +1,4 @@
-"""The client subcommands of `tekton-runner`: submit, runs, status, logs, delete, endpoint.
+"""The client subcommands of `tekton-runner`: submit, runs, status, logs, redeploy, delete, endpoint.
 
 Exit codes: 0 done (a followed run succeeded), 1 a followed run failed, 2 a request that cannot be sent
 (bad flags or request file), 3 the runner refused the request or could not be reached.
@@ -35,13 +35,21 @@ def _print_json(value: Json) -> None:
 
 
 async def _submit(client: RunnerClient, args: argparse.Namespace) -> int:
-    run = await client.submit(args.body)
+    return await _started(client, args, await client.submit(args.body), "submitted")
+
+
+async def _redeploy(client: RunnerClient, args: argparse.Namespace) -> int:
+    return await _started(client, args, await client.redeploy(args.run_id), f"redeploys run {args.run_id}")
+
+
+async def _started(client: RunnerClient, args: argparse.Namespace, run: Json, what: str) -> int:
+    """Prints the new run, or with --follow shows it until it ends (exit code 0 only when it succeeded)."""
     if not args.follow:
         _print_json(run) if args.json else _out(f"{run['run_id']}\t{run['state']}")
         return 0
     display = display_for()
     with display:
-        display.note(f"run {run['run_id']} submitted ({run['state']})")
+        display.note(f"run {run['run_id']} {what} ({run['state']})")
         progress = (PollingProgress(client, interval=args.poll_interval) if args.poll_interval is not None
                     else StreamProgress(client))
         return await follow_run(client, run["run_id"], display, progress)
@@ -133,14 +141,20 @@ def add_commands(commands: Any) -> None:
     logs.add_argument("run_id")
     logs.add_argument("--step", default="build", choices=("build", "migration", "app"))
     logs.add_argument("-f", "--follow", action="store_true", help="keep streaming until the containers end")
+    redeploy = commands.add_parser("redeploy", help="deploy an ended run's image again as a new run, no build")
+    redeploy.add_argument("run_id")
+    redeploy.add_argument("-f", "--follow", action="store_true", help="show the new run's steps until it ends")
+    redeploy.add_argument("--poll-interval", type=float, default=None,
+                          help="read progress by polling GET /runs/{id} this often (seconds) instead of its stream")
+    redeploy.add_argument("--json", action="store_true", help="print the runner's answer as JSON")
     delete = commands.add_parser("delete", help="stop a run and delete its objects")
     delete.add_argument("run_id")
     endpoint = commands.add_parser("endpoint", help="where an app answers")
     endpoint.add_argument("workspace")
     endpoint.add_argument("app")
     endpoint.add_argument("--json", action="store_true")
-    for parser, command in ((submit, _submit), (runs, _runs), (status, _status), (logs, _logs), (delete, _delete),
-                            (endpoint, _endpoint)):
+    for parser, command in ((submit, _submit), (runs, _runs), (status, _status), (logs, _logs),
+                            (redeploy, _redeploy), (delete, _delete), (endpoint, _endpoint)):
         _connection(parser)
         parser.set_defaults(handler=lambda args, command=command: run_command(command, args))
 

@@ -81,6 +81,9 @@ class RunnerClient:
     async def run(self, run_id: str) -> Json:
         return await self._json("GET", f"/runs/{run_id}")
 
+    async def redeploy(self, run_id: str) -> Json:
+        return await self._json("POST", f"/runs/{run_id}/redeploy")
+
     async def delete(self, run_id: str) -> Json:
         return await self._json("DELETE", f"/runs/{run_id}")
 

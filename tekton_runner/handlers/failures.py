@@ -14,6 +14,7 @@ from ..service.errors import (
     InvalidField,
     LogsNotAvailable,
     NotFound,
+    NotRedeployable,
     PortTaken,
     ServiceError,
     TooLarge,
@@ -42,6 +43,8 @@ def problem_for(error: ServiceError) -> web.Response:
             return invalid_field(field, reason)
         case PortTaken():
             return problem(409, "port_taken", str(error), fields=[{"field": error.field, "reason": error.reason}])
+        case NotRedeployable():
+            return problem(409, "not_redeployable", str(error))
         case IdempotencyKeyReused():
             return problem(409, "idempotency_key_reused", str(error))
         case TooLarge():

@@ -94,14 +94,20 @@ SSE_MESSAGE: Json = {
     },
 }
 
+IDEMPOTENCY_KEY = Param("Idempotency-Key", "header", {"type": "string", "minLength": 1, "maxLength": 255,
+                                                      "pattern": f"^{HEADER_TEXT.pattern}$"},
+                        required=False, description="Makes retries safe: the same key and request give one run")
+
 OPERATIONS = (
     Operation("post", "/run", "Start a run: build with Tekton, then deploy into ws-<workspace>",
               {202: ("Stored and handed to Tekton", api.RunSummary),
                200: ("A retry with the same Idempotency-Key: the run the first request created", api.RunSummary)},
-              (*JSON_BODY, 409), body=RunSpec,
-              params=(Param("Idempotency-Key", "header", {"type": "string", "minLength": 1, "maxLength": 255,
-                                                          "pattern": f"^{HEADER_TEXT.pattern}$"},
-                            required=False, description="Makes retries safe: the same key and body give one run"),)),
+              (*JSON_BODY, 409), body=RunSpec, params=(IDEMPOTENCY_KEY,)),
+    Operation("post", "/runs/{run_id}/redeploy",
+              "Deploy an ended run's digest-pinned image again as a new run, without a build",
+              {202: ("The new run, `deploying`, its build step skipped (reason Redeploy)", api.RunSummary),
+               200: ("A retry with the same Idempotency-Key: the run the first request created", api.RunSummary)},
+              (404, 409, 422), params=(_id("run_id"), IDEMPOTENCY_KEY)),
     Operation("get", "/runs", "List runs, newest first", {200: ("Runs", api.RunList)}, (422,), query=api.RunsQuery),
     Operation("get", "/runs/{run_id}", "One run with its steps", {200: ("The run", api.RunDetail)}, (404,),
               params=(_id("run_id"),)),

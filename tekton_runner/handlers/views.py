@@ -28,5 +28,5 @@ def run_view(run: Run, *, brief: bool = False) -> RunSummary:
         **dict(summary), image=run.image, digest=run.digest,
         deployed_image=run.pinned_image if run.digest else run.image, event_id=run.event_id,
         taskrun_uid=run.taskrun_uid, endpoint=run.endpoint, created_at=run.created_at, updated_at=run.updated_at,
-        steps=list(run.steps), spec=run.spec,
+        steps=list(run.steps), spec=run.spec, redeploy_of=run.redeploy_of,
     )

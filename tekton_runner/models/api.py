@@ -62,6 +62,7 @@ class RunDetail(RunSummary):
     updated_at: datetime
     steps: list[Step]
     spec: RunSpec
+    redeploy_of: str | None  # the run whose image this run deployed again (POST /runs/{id}/redeploy)
 
 
 class RunList(Answer):

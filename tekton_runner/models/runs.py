@@ -93,6 +93,7 @@ class Run(BaseModel):
     created_at: datetime
     updated_at: datetime
     accepted_at: datetime | None = None
+    redeploy_of: RunId | None = None  # the earlier run whose digest-pinned image this run deploys again
     steps: tuple[Step, ...] = Field(default_factory=tuple)
 
     @property

@@ -75,6 +75,14 @@ class IdempotencyKeyReused(Conflict):
         self.run_id = run_id
 
 
+class NotRedeployable(Conflict):
+    """The run cannot be deployed again: it has no digest-pinned image yet, or it is still live."""
+
+    def __init__(self, run_id: str, why: str) -> None:
+        super().__init__(f"run {run_id} cannot be redeployed: {why}")
+        self.run_id, self.why = run_id, why
+
+
 class TooLarge(ServiceError):
     def __init__(self, what: str, limit: int) -> None:
         super().__init__(f"{what} is larger than {limit} bytes")

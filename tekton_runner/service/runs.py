@@ -15,7 +15,7 @@ from ..models.settings import Settings
 from ..models.spec import RunSpec
 from ..store import runs as stored
 from ..store.ports import PortStore
-from .errors import IdempotencyKeyReused, RunNotFound
+from .errors import IdempotencyKeyReused, NotRedeployable, RunNotFound
 from .ports import check_external_port
 from .probing import ForwardView
 from .sources import Sources
@@ -64,6 +64,24 @@ class Runs:
             return _replay(await self._runs.get(duplicate.run_id), spec)
         return Submission(await self._orchestrator.submit(run))
 
+    async def redeploy(self, run_id: str, idempotency_key: str | None = None) -> Submission:
+        """Deploys an ended run's digest-pinned image again as a new run, without a build.
+
+        Raises RunNotFound, NotRedeployable (no digest, or the run is still live), IdempotencyKeyReused or
+        PortTaken; a retry with the same key gets the run the first one made."""
+        source = await self.get(run_id)
+        if idempotency_key is not None and (earlier := await self._runs.find_by_key(idempotency_key)) is not None:
+            return _replay_redeploy(earlier, source)
+        _check_redeployable(source)
+        await check_external_port(self._ports, self._view, source.workspace, source.app,
+                                  source.spec.expose.external_port)
+        try:
+            run = await self._status.run_redeployed(new_run_id(), source, idempotency_key=idempotency_key)
+        except stored.DuplicateRequest as duplicate:  # the same key raced in from another request
+            return _replay_redeploy(await self._runs.get(duplicate.run_id), source)
+        self._orchestrator.start_chain(run.id)
+        return Submission(run)
+
     async def _store(self, run_id: RunId, spec: RunSpec, idempotency_key: str | None) -> Run:
         """The one place a requested run is written: `pending`, with its steps `pending`."""
         image = image_reference(spec, run_id, self._settings.registry)
@@ -92,8 +110,23 @@ class Runs:
             raise RunNotFound(run_id) from None
 
 
+def _check_redeployable(source: Run) -> None:
+    """A run can be deployed again once it has ended with a digest its build reported (docs/api.md)."""
+    if not source.digest:
+        raise NotRedeployable(source.id, "it has no image digest (its build did not finish with one)")
+    if not source.state.terminal:
+        raise NotRedeployable(source.id, f"it is still {source.state.value}")
+
+
+def _replay_redeploy(earlier: Run, source: Run) -> Submission:
+    """A retried redeploy with the same Idempotency-Key gets the run it created, never a second one."""
+    if earlier.redeploy_of != source.id:
+        raise IdempotencyKeyReused(earlier.id)
+    return Submission(earlier, replayed=True)
+
+
 def _replay(earlier: Run, spec: RunSpec) -> Submission:
     """A retried POST with the same Idempotency-Key gets the run it created, never a second one."""
-    if earlier.spec != spec:
+    if earlier.spec != spec or earlier.redeploy_of is not None:
         raise IdempotencyKeyReused(earlier.id)
     return Submission(earlier, replayed=True)

@@ -31,13 +31,7 @@ class RunWrites:
     async def create(self, run_id: RunId, spec: RunSpec, image: str, *, idempotency_key: str | None = None) -> Run:
         now = to_text(self._db.clock.now())
         async with self._db.transaction() as connection:
-            if idempotency_key is not None:
-                async with connection.execute(
-                    "SELECT id FROM runs WHERE idempotency_key = ?", (idempotency_key,)
-                ) as cursor:
-                    existing = await cursor.fetchone()
-                if existing is not None:
-                    raise DuplicateRequest(existing["id"])
+            await _refuse_used_key(connection, idempotency_key)
             try:
                 await connection.execute(
                     "INSERT INTO runs (id, workspace, app, spec_json, state, image, created_at, updated_at,"
@@ -51,6 +45,30 @@ class RunWrites:
                 "INSERT INTO steps (run_id, name, state) VALUES (?, ?, ?)",
                 [(run_id, name.value, StepState.PENDING.value) for name in StepName],
             )
+        return await self._reads.get(run_id)
+
+    async def create_redeploy(self, run_id: RunId, source: Run, build: Step, *,
+                              idempotency_key: str | None = None) -> Run:
+        """A run deploying `source`'s image again: stored `deploying` with its build step `build` (skipped)."""
+        now = to_text(self._db.clock.now())
+        async with self._db.transaction() as connection:
+            await _refuse_used_key(connection, idempotency_key)
+            try:
+                await connection.execute(
+                    "INSERT INTO runs (id, workspace, app, spec_json, state, reason, message, image, digest,"
+                    " created_at, updated_at, accepted_at, idempotency_key, redeploy_of)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, source.workspace, source.app, source.spec.model_dump_json(), RunState.DEPLOYING,
+                     build.reason, build.message, source.image, source.digest, now, now, now, idempotency_key,
+                     source.id),
+                )
+            except sqlite3.IntegrityError as error:
+                raise RunExists(run_id) from error
+            await connection.executemany(
+                "INSERT INTO steps (run_id, name, state) VALUES (?, ?, ?)",
+                [(run_id, name.value, StepState.PENDING.value) for name in StepName],
+            )
+            await _write_step(connection, run_id, build, self._db.clock.now())
         return await self._reads.get(run_id)
 
     async def transition(
@@ -122,6 +140,16 @@ class RunWrites:
             await connection.execute("DELETE FROM progress WHERE run_id = ? AND seq <= ?",
                                      (entry.run_id, seq - PROGRESS_PER_RUN))
         return entry.model_copy(update={"seq": seq})
+
+
+async def _refuse_used_key(connection: aiosqlite.Connection, idempotency_key: str | None) -> None:
+    """Raises DuplicateRequest when a run was already created with this Idempotency-Key."""
+    if idempotency_key is None:
+        return
+    async with connection.execute("SELECT id FROM runs WHERE idempotency_key = ?", (idempotency_key,)) as cursor:
+        existing = await cursor.fetchone()
+    if existing is not None:
+        raise DuplicateRequest(existing["id"])
 
 
 async def _write_step(connection: aiosqlite.Connection, run_id: RunId, step: Step, now: datetime) -> None:

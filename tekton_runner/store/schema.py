@@ -137,6 +137,9 @@ CREATE TABLE progress (
     PRIMARY KEY (run_id, seq)
 );
 """),
+    Migration(5, "a redeployed run names the run whose image it deploys again", """
+ALTER TABLE runs ADD COLUMN redeploy_of TEXT;
+"""),
 )
 
 

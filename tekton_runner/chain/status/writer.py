@@ -53,6 +53,21 @@ class StatusWriter:
         await self.build_accepted(run_id, None, build)
         return True
 
+    async def run_redeployed(self, run_id: RunId, source: Run, *, idempotency_key: str | None = None) -> Run:
+        """A new run deploying `source`'s digest-pinned image again: no build, straight to DEPLOYING.
+
+        Raises DuplicateRequest when the key was used before. The caller starts the chain."""
+        message = f"redeploy of run {source.id}: {source.pinned_image}"
+        now = self.clock.now()
+        build = Step(name=StepName.BUILD, state=StepState.SKIPPED, reason="Redeploy", message=message,
+                     started_at=now, finished_at=now)
+        run = await self._writes.create_redeploy(run_id, source, build, idempotency_key=idempotency_key)
+        self.metrics.stage_total.labels(StepName.BUILD.value, StepState.SKIPPED.value).inc()
+        log.info("run %s: redeploy of run %s (%s)", run_id, source.id, source.pinned_image)
+        await self._publish_step(run_id, build)
+        await self._publish_run(run_id, RunState.DEPLOYING, "Redeploy", message)
+        return run
+
     # The build.
 
     async def build_requeued(self, run_id: RunId, *, reason: str, message: str) -> None:

@@ -17,6 +17,7 @@ from .chain.orchestrator import Orchestrator
 from .chain.runtime.retry import RetryPolicy
 from .chain.runtime.scheduler import Scheduler
 from .chain.status.metrics import Metrics
+from .chain.status.notifying import CloudEventTarget, GitHubStatusTarget, Notifier, Target
 from .chain.status.writer import StatusWriter
 from .chain.workspace_access import WorkspaceAccess
 from .forwarding.plane import forward_plane
@@ -54,6 +55,7 @@ from .store.apps import AppStore
 from .store.database import Database
 from .store.events import EventStore
 from .store.ports import PortStore
+from .store.progress_feed import ProgressFeed
 from .store.runs import RunStore
 from .store.uploads import UploadStore
 from .workspaces import provisioner_for
@@ -101,6 +103,31 @@ def _serve(app: web.Application, ctx: ChainContext, orchestrator: Orchestrator, 
     app[PROGRESS] = Progresses(ctx.runs, ctx.status.hub, max_followers=settings.max_followers,
                                keepalive=settings.keepalive_seconds, longest=settings.follow_seconds)
     app[LOGS] = Logs(ctx)
+
+
+def _notification_targets(settings: Settings, session: aiohttp.ClientSession) -> list[Target]:
+    """The configured receivers of outgoing notifications; none by default."""
+    targets: list[Target] = []
+    if settings.notify_url:
+        targets.append(CloudEventTarget(session, settings.notify_url, source=settings.base_url))
+    token = reveal(settings.github_token)
+    if token:
+        targets.append(GitHubStatusTarget(session, settings.github_api, token))
+    return targets
+
+
+async def _start_notifiers(ctx: ChainContext, scheduler: Scheduler, session: aiohttp.ClientSession,
+                           database: Database) -> None:
+    """One delivery loop per configured target, owned by the Scheduler (cancelled at once on stop: its
+    position is stored after each transition)."""
+    settings = ctx.settings
+    retry = RetryPolicy(attempts=settings.notify_attempts, base_delay=settings.notify_retry_delay,
+                        max_delay=settings.notify_retry_max_delay)
+    for target in _notification_targets(settings, session):
+        notifier = Notifier(target, feed=ProgressFeed(database), runs=ctx.runs, hub=ctx.status.hub,
+                            clock=ctx.clock, retry=retry, metrics=ctx.metrics)
+        await notifier.prepare()
+        scheduler.spawn(f"notify:{target.name}", notifier.deliver_forever, limited=False, daemon=True)
 
 
 async def _end_streams(app: web.Application) -> None:
@@ -157,6 +184,7 @@ def create_app(
             orchestrator = Orchestrator(ctx, scheduler, session)
             app[CONTEXT], app[ORCHESTRATOR] = ctx, orchestrator
             _serve(app, ctx, orchestrator, view)
+            await _start_notifiers(ctx, scheduler, session, database)
             if resync:
                 scheduler.spawn("resync", lambda: orchestrator.resync_forever(settings.resync_seconds),
                                 limited=False, daemon=True)

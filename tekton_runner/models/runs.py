@@ -94,6 +94,7 @@ class Run(BaseModel):
     updated_at: datetime
     accepted_at: datetime | None = None
     redeploy_of: RunId | None = None  # the earlier run whose digest-pinned image this run deploys again
+    pushed: bool = False  # made by a git push to a registered app (not by POST /run)
     steps: tuple[Step, ...] = Field(default_factory=tuple)
 
     @property

@@ -231,6 +231,14 @@ class Settings(BaseSettings):
     logs_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     logs_max_follows: int = Field(default=32, ge=1)
     logs_follow_timeout: float = Field(default=3600.0, gt=0)
+    # Outgoing notifications (docs/notifications.md): a CloudEvent per run and step transition to notify_url,
+    # and commit statuses of push runs on GitHub when github_token is set (sent to github_api only).
+    notify_url: OptionalText = None
+    notify_attempts: int = Field(default=8, ge=1)  # tries per notification before it is dropped
+    notify_retry_delay: float = Field(default=1.0, ge=0)  # the first back-off; it doubles up to the maximum
+    notify_retry_max_delay: float = Field(default=60.0, ge=0)
+    github_token: SecretStr | None = None
+    github_api: str = Field(default="https://api.github.com", pattern=r"^https?://[^/?#@\s]+(/[^?#\s]*)?$")
     workspaces: WorkspaceSettings  # defaults follow `registry` and `data_dir` (see below)
 
     @classmethod
@@ -248,6 +256,21 @@ class Settings(BaseSettings):
         value = raw.get_secret_value() if isinstance(raw, SecretStr) else raw
         if isinstance(value, str) and not _PATH_SECRET.match(value):
             raise ValueError("must be at least 16 characters of A-Z, a-z, 0-9, '_' and '-' (it is a URL path segment)")
+        return raw
+
+    @field_validator("notify_url")
+    @classmethod
+    def _notify_url_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/?#\s]+", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("github_token", mode="before")
+    @classmethod
+    def _github_token_is_usable(cls, raw: object) -> object:
+        value = raw.get_secret_value() if isinstance(raw, SecretStr) else raw
+        if isinstance(value, str) and (not value or not all("!" <= char <= "~" for char in value)):
+            raise ValueError("must be visible ASCII characters without spaces (unset it to send no commit statuses)")
         return raw
 
     @field_validator("token", mode="before")
@@ -339,6 +362,8 @@ def weakened_security(settings: Settings) -> list[str]:
     for realm in settings.registry_token_realms:
         found.append(f"registry credentials are also sent to the token service {realm} "
                      "(TEKTON_RUNNER_REGISTRY_TOKEN_REALMS)")
+    if settings.github_token is not None and settings.github_api.startswith("http://"):
+        found.append(f"the GitHub token is sent over plain HTTP to {settings.github_api} (TEKTON_RUNNER_GITHUB_API)")
     if any(root == Path(root.anchor) for root in settings.local_roots):
         found.append("TEKTON_RUNNER_LOCAL_ROOTS contains a filesystem root: any directory of this host can be "
                      "sent to a build")

@@ -28,16 +28,17 @@ class RunWrites:
         self._db = database
         self._reads = RunStore(database)
 
-    async def create(self, run_id: RunId, spec: RunSpec, image: str, *, idempotency_key: str | None = None) -> Run:
+    async def create(self, run_id: RunId, spec: RunSpec, image: str, *, idempotency_key: str | None = None,
+                     pushed: bool = False) -> Run:
         now = to_text(self._db.clock.now())
         async with self._db.transaction() as connection:
             await _refuse_used_key(connection, idempotency_key)
             try:
                 await connection.execute(
                     "INSERT INTO runs (id, workspace, app, spec_json, state, image, created_at, updated_at,"
-                    " idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " idempotency_key, pushed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (run_id, spec.workspace, spec.app.name, spec.model_dump_json(), RunState.PENDING,
-                     image, now, now, idempotency_key),
+                     image, now, now, idempotency_key, int(pushed)),
                 )
             except sqlite3.IntegrityError as error:
                 raise RunExists(run_id) from error
@@ -124,18 +125,20 @@ class RunWrites:
             return True
 
     async def append_progress(self, entry: Progress) -> Progress:
-        """Stores the transition under the run's next number and returns it numbered."""
+        """Stores the transition under the run's next number (and the next number across all runs, which
+        outgoing notifications read in order) and returns it numbered."""
         async with self._db.transaction() as connection:
             async with connection.execute(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM progress WHERE run_id = ?", (entry.run_id,)
+                "SELECT (SELECT COALESCE(MAX(seq), 0) + 1 FROM progress WHERE run_id = ?),"
+                " (SELECT COALESCE(MAX(number), 0) + 1 FROM progress)", (entry.run_id,)
             ) as cursor:
                 row = await cursor.fetchone()
-            seq = int(row[0]) if row is not None else 1
+            seq, number = (int(row[0]), int(row[1])) if row is not None else (1, 1)
             await connection.execute(
-                "INSERT INTO progress (run_id, seq, at, subject, step, state, reason, message)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO progress (run_id, seq, at, subject, step, state, reason, message, number)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (entry.run_id, seq, to_text(entry.at), entry.subject.value, entry.step, entry.state,
-                 entry.reason, entry.message),
+                 entry.reason, entry.message, number),
             )
             await connection.execute("DELETE FROM progress WHERE run_id = ? AND seq <= ?",
                                      (entry.run_id, seq - PROGRESS_PER_RUN))

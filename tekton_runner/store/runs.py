@@ -64,6 +64,7 @@ def _run_from_row(row: aiosqlite.Row, steps: Iterable[Step]) -> Run:
         updated_at=updated,
         accepted_at=from_text(row["accepted_at"]),
         redeploy_of=RunId(row["redeploy_of"]) if row["redeploy_of"] else None,
+        pushed=bool(row["pushed"]),
         steps=tuple(sorted(steps, key=lambda step: order[step.name])),
     )
 

@@ -140,6 +140,17 @@ CREATE TABLE progress (
     Migration(5, "a redeployed run names the run whose image it deploys again", """
 ALTER TABLE runs ADD COLUMN redeploy_of TEXT;
 """),
+    # Older transitions keep a NULL number: notifications start with what happens after this release.
+    Migration(6, "transitions numbered across runs for outgoing notifications, and how far each target got", """
+ALTER TABLE progress ADD COLUMN number INTEGER;
+CREATE UNIQUE INDEX progress_number ON progress (number);
+ALTER TABLE runs ADD COLUMN pushed INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE deliveries (
+    target TEXT PRIMARY KEY,
+    last_number INTEGER NOT NULL,
+    updated_at TEXT NOT NULL
+);
+"""),
 )
 
 

@@ -60,7 +60,8 @@ class Scheduler:
             self._daemons.add(key)
         task = asyncio.get_running_loop().create_task(self._guard(key, factory, limited), name=key)
         self._tasks[key] = task
-        self._idle.clear()
+        if not daemon:
+            self._idle.clear()
         task.add_done_callback(lambda _: self._forget(key))
         return True
 
@@ -80,7 +81,7 @@ class Scheduler:
     def _forget(self, key: str) -> None:
         self._tasks.pop(key, None)
         self._daemons.discard(key)
-        if not self._tasks:
+        if not self._tasks.keys() - self._daemons:
             self._idle.set()
 
     async def cancel(self, key: str) -> None:
@@ -98,7 +99,7 @@ class Scheduler:
             await asyncio.gather(task, return_exceptions=True)
 
     async def wait_idle(self) -> None:
-        """Returns once no task is running (for tests and orderly shutdown)."""
+        """Returns once no task is running but the daemons, which never end by themselves (for tests)."""
         await self._idle.wait()
 
     async def close(self, *, grace: float = 10.0) -> None:

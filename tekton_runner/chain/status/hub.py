@@ -4,6 +4,9 @@ History lives in the store (`RunStore.progress`); the hub carries only what happ
 subscribed. A subscriber that falls behind by more than its queue is cut off (`Signal.CUT_OFF` ends its
 queue) and catches up from the store by the last number it saw: a slow client never holds memory. At
 shutdown every queue gets `Signal.CLOSED`, so long-lived streams end cleanly.
+
+Readers of every run's transitions (the notification loops) take a wake-up instead of a queue: one event
+set on each publish, after which they read the store, so they hold nothing however far behind they are.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class ProgressHub:
     def __init__(self, *, queue_size: int = 256) -> None:
         self._queue_size = queue_size
         self._subscribers: dict[str, set[asyncio.Queue[Item]]] = {}
+        self._wakeups: set[asyncio.Event] = set()
         self._closed = False
 
     def __len__(self) -> int:
@@ -46,7 +50,19 @@ class ProgressHub:
         finally:
             self._drop(run_id, queue)
 
+    @contextmanager
+    def wakeups(self) -> Iterator[asyncio.Event]:
+        """An event set whenever any run's transition is published (clear it, read the store, wait)."""
+        event = asyncio.Event()
+        self._wakeups.add(event)
+        try:
+            yield event
+        finally:
+            self._wakeups.discard(event)
+
     def publish(self, entry: Progress) -> None:
+        for event in self._wakeups:
+            event.set()
         for queue in list(self._subscribers.get(entry.run_id, ())):
             if queue.qsize() >= self._queue_size:
                 self._drop(entry.run_id, queue)

@@ -30,6 +30,7 @@ class Metrics:
     resync_total: Counter
     restores_total: Counter
     resync_last_success: Gauge
+    notifications_total: Counter
     _reasons: dict[str, set[str]] = field(default_factory=dict, repr=False, compare=False)
 
     def failed(self, stage: str, reason: str) -> None:
@@ -117,5 +118,10 @@ class Metrics:
             resync_last_success=Gauge(
                 "tekton_runner_resync_last_success_timestamp_seconds",
                 "When the last complete resync pass ended (Unix time)", registry=registry,
+            ),
+            notifications_total=Counter(
+                "tekton_runner_notifications_total",
+                "Outgoing notifications by target (cloudevents, github) and outcome (delivered, retried, dropped)",
+                ["target", "outcome"], registry=registry,
             ),
         )

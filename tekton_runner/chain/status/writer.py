@@ -46,7 +46,7 @@ class StatusWriter:
     async def push_recorded(self, run_id: RunId, spec: RunSpec, image: str, build: Step) -> bool:
         """A git-push build seen for the first time becomes a building run; False when it was recorded already."""
         try:
-            await self._writes.create(run_id, spec, image)
+            await self._writes.create(run_id, spec, image, pushed=True)
         except RunExists:
             return False
         await self._publish_run(run_id, RunState.PENDING, "Pushed", f"image {image}")

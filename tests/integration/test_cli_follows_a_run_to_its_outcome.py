@@ -134,3 +134,17 @@ async def test_refused_requests_are_printed_readably_with_exit_code_3(harness: H
     assert code == 3 and "HTTP 404 not_started" in err and "has not reached the migration step" in err
     code, _, err = await run(harness, "submit")
     assert code == 2 and "give a request file, or --workspace, --app, --git" in err
+
+
+async def test_redeploy_follow_shows_the_new_run_and_exits_0_without_a_build(harness: Harness) -> None:
+    first = await harness.run_to_success(spec())
+    requests = len(harness.listener.received)
+
+    code, lines, err = await run(harness, "redeploy", first["run_id"], "--follow")
+
+    assert code == 0, (lines, err)
+    assert lines[0].startswith("run r-") and f"redeploys run {first['run_id']}" in lines[0]
+    assert any("succeeded" in line for line in lines[-1:]), lines
+    assert len(harness.listener.received) == requests
+    code, lines, err = await run(harness, "redeploy", "r-0000000000000000")
+    assert code == 3 and "no run" in err

@@ -14,6 +14,7 @@ STAGE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 180
 # distinct values per stage, each a short identifier; the rest are counted as "Other".
 MAX_REASONS_PER_STAGE = 25
 ERROR_KINDS = ("temporary", "kube", "workspace", "internal")
+NOTIFY_TARGETS = ("cloudevents", "github")  # the names of chain/status/notifying.py's targets
 _REASON = re.compile(r"^[A-Za-z][A-Za-z0-9:]{0,47}$")
 
 
@@ -72,6 +73,9 @@ class Metrics:
             self.dispatch_total.labels(dispatched)
         for resynced in ("succeeded", "failed"):
             self.resync_total.labels(resynced)
+        for target in NOTIFY_TARGETS:
+            for delivery in ("delivered", "retried", "dropped"):
+                self.notifications_total.labels(target, delivery)
 
     @classmethod
     def _define(cls, registry: CollectorRegistry) -> Metrics:

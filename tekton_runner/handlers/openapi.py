@@ -18,6 +18,7 @@ from ..models import api
 from ..models.apps import AppRegistration
 from ..models.spec import RunSpec
 from .problems import HEADER_TEXT
+from .progress import MAX_DIGITS
 
 Json = dict[str, Any]
 ERROR_TEXT = {
@@ -128,7 +129,8 @@ OPERATIONS = (
     Operation("get", "/runs/{run_id}/events", "Follow a run: its transitions as Server-Sent Events, until it ends",
               {200: ("text/event-stream: the stored transitions after Last-Event-ID, then each new one", None)},
               (404, 422, 503), params=(_id("run_id"), Param(
-                  "Last-Event-ID", "header", {"type": "string", "pattern": "^[0-9]+$"}, required=False,
+                  "Last-Event-ID", "header", {"type": "string", "pattern": "^[0-9]+$", "maxLength": MAX_DIGITS},
+                  required=False,
                   description="Resume after this transition (what a reconnecting EventSource sends)")),
               query=api.EventsQuery,
               extra={"responses": {"200": {"description": "One message per transition: `id` its number, `event` "

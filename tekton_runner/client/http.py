@@ -94,26 +94,27 @@ class RunnerClient:
     async def events(self, run_id: str, *, after: int = 0) -> AsyncIterator[AsyncIterator[Json]]:
         """The run's transitions after number `after` (GET /runs/{id}/events), ending when the run ends."""
         headers = {"Last-Event-ID": str(after)} if after else {}
-        try:
-            async with self._session.get(f"{self.url}/runs/{run_id}/events", headers=headers,
-                                         timeout=STREAM_TIMEOUT) as response:
-                if response.status >= 400:
-                    raise await _problem(response)
-                yield _messages(response)
-        except aiohttp.ClientError as error:
-            raise RunnerError(0, "unreachable", f"{self.url}: {error}") from error
+        async with self._stream(f"/runs/{run_id}/events", headers=headers) as response:
+            yield _messages(response)
 
     @asynccontextmanager
     async def logs(self, run_id: str, *, step: str = "build", follow: bool = False) -> AsyncIterator[
             AsyncIterator[str]]:
         """The log's lines (without their newline) as the runner streams them."""
         params = {"step": step, "follow": "1" if follow else "0"}
+        async with self._stream(f"/runs/{run_id}/logs", params=params) as response:
+            yield _lines(response)
+
+    @asynccontextmanager
+    async def _stream(self, path: str, *, params: Mapping[str, str] | None = None,
+                      headers: Mapping[str, str] | None = None) -> AsyncIterator[aiohttp.ClientResponse]:
+        """A GET whose answer is read as it arrives (no total timeout); problems become RunnerError."""
         try:
-            async with self._session.get(f"{self.url}/runs/{run_id}/logs", params=params,
+            async with self._session.get(self.url + path, params=params, headers=headers,
                                          timeout=STREAM_TIMEOUT) as response:
                 if response.status >= 400:
                     raise await _problem(response)
-                yield _lines(response)
+                yield response
         except aiohttp.ClientError as error:
             raise RunnerError(0, "unreachable", f"{self.url}: {error}") from error
 

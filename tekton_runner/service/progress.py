@@ -23,6 +23,23 @@ class KeepAlive:
 KEEP_ALIVE = KeepAlive()
 
 
+class Follow:
+    """One open follow: iterate it for the transitions; `aclose` ends it and frees its place, exactly once,
+    whether or not it was iterated (a client can leave before the first byte)."""
+
+    def __init__(self, owner: Progresses, stream: AsyncGenerator[Progress | KeepAlive, None]) -> None:
+        self._owner, self._stream, self._open = owner, stream, True
+
+    def __aiter__(self) -> AsyncIterator[Progress | KeepAlive]:
+        return self._stream
+
+    async def aclose(self) -> None:
+        if self._open:
+            self._open = False
+            self._owner.following -= 1
+            await self._stream.aclose()
+
+
 class Progresses:
     def __init__(self, runs: stored.RunStore, hub: ProgressHub, *, max_followers: int, keepalive: float,
                  longest: float) -> None:
@@ -37,7 +54,7 @@ class Progresses:
         """Ends every stream (at shutdown)."""
         self._hub.close()
 
-    async def follow(self, run_id: str, *, after: int = 0) -> AsyncGenerator[Progress | KeepAlive, None]:
+    async def follow(self, run_id: str, *, after: int = 0) -> Follow:
         """The run's transitions numbered above `after`, live, ending with the run's end.
 
         Raises RunNotFound, or TooManyFollowers when `max_followers` streams are open already; both
@@ -46,47 +63,44 @@ class Progresses:
             raise TooManyFollowers(self._max)
         run = await self._get(run_id)
         self.following += 1
-        return self._stream(run, after)
+        return Follow(self, self._stream(run, after))
 
     async def _stream(self, run: Run, after: int) -> AsyncGenerator[Progress | KeepAlive, None]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._longest
-        try:
-            last = after
-            while True:
-                with self._hub.subscribe(run.id) as queue:  # before reading the store: nothing falls between
-                    sent_any = False
-                    async for entry in self._history(run.id, last):
-                        yield entry
-                        last, sent_any = entry.seq, True
-                        if _ends(entry):
-                            return
-                    if (await self._get(run.id)).state.terminal:
-                        if last == 0 and not sent_any:  # a run from before histories were kept
-                            yield _summary(await self._get(run.id))
+        last = after
+        while True:
+            with self._hub.subscribe(run.id) as queue:  # before reading the store: nothing falls between
+                sent_any = False
+                async for entry in self._history(run.id, last):
+                    yield entry
+                    last, sent_any = entry.seq, True
+                    if _ends(entry):
                         return
-                    while True:
-                        left = deadline - loop.time()
-                        if left <= 0:
+                if (await self._get(run.id)).state.terminal:
+                    if last == 0 and not sent_any:  # a run from before histories were kept
+                        yield _summary(await self._get(run.id))
+                    return
+                while True:
+                    left = deadline - loop.time()
+                    if left <= 0:
+                        return
+                    try:
+                        item = await asyncio.wait_for(queue.get(), min(self._keepalive, left))
+                    except TimeoutError:
+                        if deadline > loop.time():
+                            yield KEEP_ALIVE
+                        continue
+                    if item is Signal.CLOSED:
+                        return
+                    if item is Signal.CUT_OFF:
+                        break  # subscribe again and catch up from the store
+                    assert isinstance(item, Progress)
+                    if item.seq > last:
+                        yield item
+                        last = item.seq
+                        if _ends(item):
                             return
-                        try:
-                            item = await asyncio.wait_for(queue.get(), min(self._keepalive, left))
-                        except TimeoutError:
-                            if deadline > loop.time():
-                                yield KEEP_ALIVE
-                            continue
-                        if item is Signal.CLOSED:
-                            return
-                        if item is Signal.CUT_OFF:
-                            break  # subscribe again and catch up from the store
-                        assert isinstance(item, Progress)
-                        if item.seq > last:
-                            yield item
-                            last = item.seq
-                            if _ends(item):
-                                return
-        finally:
-            self.following -= 1
 
     async def _history(self, run_id: str, after: int) -> AsyncIterator[Progress]:
         while True:

@@ -15,6 +15,7 @@ from tekton_runner.chain.status.writer import StatusWriter
 from tekton_runner.models.ids import RunId
 from tekton_runner.models.runs import Run
 from tekton_runner.models.settings import Settings
+from tekton_runner.service.probing import NoTraffic
 from tekton_runner.service.runs import Runs
 from tekton_runner.service.sources import Sources
 from tekton_runner.store.apps import AppStore
@@ -62,19 +63,10 @@ class StubOrchestrator:
 
 
 @dataclass
-class StubForwardView:
+class StubForwardView(NoTraffic):
     """A host where every port is free, unless listed as held by another process."""
 
     held: frozenset[int] = frozenset()
-
-    def describe(self, port: int) -> dict[str, Any]:
-        return {"state": "not-relayed"}
-
-    async def refresh(self) -> None:
-        return None
-
-    def check_address(self, port: int) -> str:
-        return f"127.0.0.1:{port}"
 
     async def can_bind(self, port: int) -> bool:
         return port not in self.held

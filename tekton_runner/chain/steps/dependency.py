@@ -22,6 +22,8 @@ READINESS: dict[Readiness, Callable[[Kube, str, list[str]], Awaitable[str | None
     Readiness.DEPLOYMENT_READY: unready_deployment,
 }
 
+NOT_READY = "DependencyNotReady"
+
 
 def host(run: Run, kind: DependencyKind) -> str:
     return f"{naming.dependency_name(run, kind.name)}.{naming.namespace(run)}.svc"
@@ -47,7 +49,8 @@ async def _existing_credentials(kube: Kube, run: Run) -> dict[str, str]:
 
 
 async def deploy_dependency(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:
-    await ctx.access.ensure(run.workspace)  # every run: a namespace deleted by hand comes back
+    if step.reason != NOT_READY:  # every run (a namespace deleted by hand comes back), not every readiness read
+        await ctx.access.ensure(run.workspace)
     kube = await ctx.access.kube(run.workspace)
     kinds = requested_kinds(run)
     if not kinds:
@@ -72,6 +75,6 @@ async def deploy_dependency(ctx: ChainContext, run: Run, step: Step) -> StepOutc
     for kind in kinds:
         waiting = await READINESS[kind.readiness](kube, namespace, [naming.dependency_name(run, kind.name)])
         if waiting is not None:
-            return StepOutcome.wait("DependencyNotReady", waiting, delay=ctx.settings.poll_interval)
+            return StepOutcome.wait(NOT_READY, waiting, delay=ctx.settings.poll_interval)
     names = ", ".join(naming.dependency_name(run, kind.name) for kind in kinds)
     return StepOutcome.done("Ready", f"{names} ready in {namespace}")

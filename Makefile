@@ -33,6 +33,7 @@ typecheck: install
 bench: install
 	$(BIN)/python -m bench.api.run --json bench/api/last-run.json
 	$(BIN)/python -m bench.follow.run --json bench/follow/last-run.json
+	$(BIN)/python -m bench.follow.logs --json bench/follow/last-logs-run.json
 	bash bench/forward/run.sh
 
 # Unit and integration tiers only: no control plane needed.

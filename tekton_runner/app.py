@@ -154,7 +154,9 @@ def create_app(
     async def _lifetime(app: web.Application) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             database = await stack.enter_async_context(Database.open(settings.database_path, clock=clock))
-            kube = await stack.enter_async_context(Kube.connect(settings.kubeconfig))
+            # A follow of an app's log reads its pods at once: two streams per follow leave room for that.
+            kube = await stack.enter_async_context(
+                Kube.connect(settings.kubeconfig, streams=2 * settings.logs_max_follows))
             session = await stack.enter_async_context(aiohttp.ClientSession())
             metrics = Metrics.create(app[REGISTRY])
             run_store = RunStore(database)

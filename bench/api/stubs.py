@@ -1,6 +1,8 @@
 """Benchmark peers in one process: an EventListener stand-in that creates the TaskRun, and the fake API.
 
 Run: python -m bench.api.stubs --el-port P --kubeconfig FILE   (prints READY when both listen)
+The EventListener port also serves /control/* for benchmarks that play the kubelet: a running build pod
+for a run, lines written to its log, its end, and how many log follows the API has open.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from aiohttp import web
 from tests.fakes import FakeKubeApi
 
 BUILD_NS = "tekton-pipelines"
+STEP = "step-build-and-push"
 
 
 def listener_app(fake: FakeKubeApi) -> web.Application:
@@ -33,7 +36,43 @@ def listener_app(fake: FakeKubeApi) -> web.Application:
 
     app = web.Application()
     app.router.add_post("/", handle)
+    app.add_routes(control_routes(fake))
     return app
+
+
+def control_routes(fake: FakeKubeApi) -> list[web.RouteDef]:
+    async def build_pod(request: web.Request) -> web.Response:
+        """A running build pod with one step container, named in its TaskRun's status as Tekton does."""
+        run_id = (await request.json())["run_id"]
+        name = f"build-{run_id}-pod"
+        fake.put_object({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": BUILD_NS, "labels": {"tekton.dev/taskRun": f"build-{run_id}"}},
+            "spec": {"containers": [{"name": STEP, "image": "kaniko"}]},
+            "status": {"phase": "Running", "containerStatuses": [{"name": STEP, "state": {"running": {}}}]},
+        })
+        fake.set_status("taskruns", f"build-{run_id}", {"podName": name}, namespace=BUILD_NS, merge=True)
+        return web.json_response({"pod": name, "container": STEP})
+
+    async def write(request: web.Request) -> web.Response:
+        body = await request.json()
+        fake.write_log(BUILD_NS, body["pod"], STEP, body["text"])
+        return web.json_response({})
+
+    async def end(request: web.Request) -> web.Response:
+        pod = (await request.json())["pod"]
+        done = {"terminated": {"exitCode": 0, "reason": "Completed"}}
+        fake.set_status("pods", pod, {"phase": "Succeeded", "containerStatuses": [{"name": STEP, "state": done}]},
+                        namespace=BUILD_NS, merge=True)
+        return web.json_response({})
+
+    async def following(request: web.Request) -> web.Response:
+        """Answers once at least `at_least` log follows are open."""
+        await fake.logs.wait_following(int(request.query.get("at_least", "0")))
+        return web.json_response({"following": fake.logs.following})
+
+    return [web.post("/control/build-pod", build_pod), web.post("/control/log", write),
+            web.post("/control/end", end), web.get("/control/following", following)]
 
 
 async def main(el_port: int, kubeconfig: Path) -> None:

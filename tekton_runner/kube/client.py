@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import copy
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -38,15 +39,23 @@ def _default_kubeconfig() -> str | None:
 
 
 class Kube:
-    """One API connection; every method raises the runner's KubeError types, never ApiException."""
+    """One API server; every method raises the runner's KubeError types, never ApiException.
 
-    def __init__(self, api: client.ApiClient, *, request_timeout: float = 30.0) -> None:
+    Calls and log streams use separate connection pools: a follow holds its connection for as long as the
+    container runs, so follows sharing the calls' pool could take every connection and stall the chain.
+    """
+
+    def __init__(self, api: client.ApiClient, *, streams: client.ApiClient | None = None,
+                 request_timeout: float = 30.0) -> None:
         self._api = api
+        self._streams = streams or api
         self._timeout = request_timeout
 
     @classmethod
     @asynccontextmanager
-    async def connect(cls, kubeconfig: str | None = None) -> AsyncIterator[Kube]:
+    async def connect(cls, kubeconfig: str | None = None, *, connections: int = 100,
+                      streams: int = 64) -> AsyncIterator[Kube]:
+        """`connections` bounds concurrent calls, `streams` concurrent log streams (each pool its own)."""
         configuration = client.Configuration()
         path = kubeconfig or _default_kubeconfig()
         if path is None:
@@ -60,8 +69,11 @@ class Kube:
             text = await asyncio.to_thread(Path(path).read_text)
             loader = KubeConfigLoader(config_dict=yaml.safe_load(text), config_base_path=str(Path(path).parent))
             await loader.load_and_set(configuration)
-        async with client.ApiClient(configuration) as api:
-            yield cls(api)
+        configuration.connection_pool_maxsize = connections
+        streaming = copy.deepcopy(configuration)
+        streaming.connection_pool_maxsize = streams
+        async with client.ApiClient(configuration) as api, client.ApiClient(streaming) as stream_api:
+            yield cls(api, streams=stream_api)
 
     async def _call(
         self, method: str, path: str, *, query: list[tuple[str, str]] | None = None,
@@ -146,7 +158,7 @@ class Kube:
                                         sock_read=None if follow else self._timeout)
         path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log"
         try:
-            response = await self._api.call_api(
+            response = await self._streams.call_api(
                 path, "GET", query_params=query, header_params={"Accept": "*/*"}, response_types_map={},
                 auth_settings=["BearerToken"], _return_http_data_only=True, _preload_content=False,
                 _request_timeout=timeout,

@@ -4,7 +4,6 @@ nothing is decided until Tekton really finishes; then the run deploys what Tekto
 
 from __future__ import annotations
 
-import copy
 import json
 import uuid
 from datetime import datetime
@@ -27,6 +26,7 @@ from tests.e2e.workspace import (
     settle_held_pods,
     taskrun_done,
 )
+from tests.tekton_events import taskrun_event_data
 
 pytestmark = pytest.mark.e2e
 
@@ -37,18 +37,14 @@ BUILT_DIGEST = "sha256:" + "b1" * 32  # what the (simulated) build step reports 
 
 def forged(taskrun: Obj, *, succeeded: bool, namespace: str | None = None) -> dict[str, Any]:
     """The real TaskRun as an event would carry it (v1beta1 results), with the attacker's ending."""
-    body = copy.deepcopy(taskrun)
-    body.pop("apiVersion", None)
-    body.pop("kind", None)
+    data = taskrun_event_data(
+        taskrun, completionTime="2026-01-01T00:00:00Z", podName="evil",
+        conditions=[{"type": "Succeeded", "status": "True" if succeeded else "False",
+                     "reason": "Succeeded" if succeeded else "Forged", "message": "forged by a test"}],
+        taskResults=[{"name": "IMAGE_DIGEST", "value": EVIL_DIGEST}])
     if namespace:
-        body["metadata"]["namespace"] = namespace
-    body["status"] = {
-        "completionTime": "2026-01-01T00:00:00Z", "podName": "evil",
-        "conditions": [{"type": "Succeeded", "status": "True" if succeeded else "False",
-                        "reason": "Succeeded" if succeeded else "Forged", "message": "forged by a test"}],
-        "taskResults": [{"name": "IMAGE_DIGEST", "value": EVIL_DIGEST}],
-    }
-    return {"taskRun": body}
+        data["taskRun"]["metadata"]["namespace"] = namespace
+    return data
 
 
 async def post_binary(runner: Runner, kind: str, data: dict[str, Any]) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -25,6 +24,7 @@ from tekton_runner.models.runs import RunState
 from tekton_runner.models.settings import Settings
 from tests.fakes import FakeKubeApi
 from tests.integration.simulation import Controllers
+from tests.tekton_events import taskrun_event_data
 
 Json = dict[str, Any]
 BUILD_NS = "tekton-pipelines"
@@ -135,18 +135,13 @@ class Harness:
     async def send_event(self, taskrun: Json, kind: str, *, ce_id: str | None = None,
                          path: str = "/cloudevents") -> aiohttp.ClientResponse:
         """POSTs a Tekton-shaped binary CloudEvent: the v1beta1 copy puts results under taskResults."""
-        body = copy.deepcopy(taskrun)
-        body.pop("apiVersion", None)
-        body.pop("kind", None)
-        status = body.setdefault("status", {})
-        status["taskResults"] = status.pop("results", [])
         headers = {
             "Ce-Id": ce_id or str(uuid.uuid4()), "Ce-Specversion": "1.0",
             "Ce-Source": f"/apis///namespaces/{BUILD_NS}//{taskrun['metadata']['name']}",
             "Ce-Subject": taskrun["metadata"]["name"], "Ce-Type": f"dev.tekton.event.taskrun.{kind}.v1",
             "Ce-Time": "2026-11-26T10:01:01Z", "Content-Type": "application/json", "Connection": "close",
         }
-        return await self.http.post(path, data=json.dumps({"taskRun": body}), headers=headers)
+        return await self.http.post(path, data=json.dumps(taskrun_event_data(taskrun)), headers=headers)
 
     async def run_to_success(self, spec: Json) -> Json:
         run_id = (await self.post_run(spec))["run_id"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import ssl
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -80,22 +81,29 @@ async def _serve(registry: Registry, ca: trustme.CA) -> TestServer:
     return server
 
 
-@pytest_asyncio.fixture
-async def ours(ca: trustme.CA) -> AsyncIterator[Registry]:
+@asynccontextmanager
+async def served_registry(ca: trustme.CA) -> AsyncIterator[Registry]:
+    """A registry stand-in over TLS whose token realm is on its own host."""
     registry = Registry()
     server = await _serve(registry, ca)
     registry.realm = f"https://{registry.host}/service/token"
-    yield registry
-    await server.close()
+    try:
+        yield registry
+    finally:
+        await server.close()
+
+
+@pytest_asyncio.fixture
+async def ours(ca: trustme.CA) -> AsyncIterator[Registry]:
+    async with served_registry(ca) as registry:
+        yield registry
 
 
 @pytest_asyncio.fixture
 async def capture(ca: trustme.CA) -> AsyncIterator[Registry]:
-    registry = Registry()
-    server = await _serve(registry, ca)
-    registry.realm = f"https://{registry.host}/service/token"
-    yield registry
-    await server.close()
+    """Another host, which must never see the configured credentials."""
+    async with served_registry(ca) as registry:
+        yield registry
 
 
 @pytest_asyncio.fixture

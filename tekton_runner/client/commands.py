@@ -30,6 +30,10 @@ def _out(text: str) -> None:
     print(text, flush=True)
 
 
+def _err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
 def _print_json(value: Json) -> None:
     _out(json.dumps(value, indent=2))
 
@@ -56,12 +60,15 @@ async def _started(client: RunnerClient, args: argparse.Namespace, run: Json, wh
 
 
 async def _runs(client: RunnerClient, args: argparse.Namespace) -> int:
-    listing = await client.runs(state=args.state or "", workspace=args.workspace or "", app=args.app or "")
+    listing = await client.runs(state=args.state or "", workspace=args.workspace or "", app=args.app or "",
+                                limit=str(args.limit or ""), cursor=args.cursor or "")
     if args.json:
         _print_json(listing)
         return 0
     for run in listing["runs"]:
         _out("\t".join((run["run_id"], run["state"], f"{run['workspace']}/{run['app']}", run["reason"])))
+    if listing.get("next"):
+        _err(f"more runs: add --cursor {listing['next']}")
     return 0
 
 
@@ -133,6 +140,8 @@ def add_commands(commands: Any) -> None:
     runs.add_argument("--state", help="comma-separated states, e.g. building,failed")
     runs.add_argument("--workspace")
     runs.add_argument("--app")
+    runs.add_argument("--limit", type=int, help="at most this many (default 100)")
+    runs.add_argument("--cursor", help="the page after the one that printed this cursor")
     runs.add_argument("--json", action="store_true")
     status = commands.add_parser("status", help="one run with its steps")
     status.add_argument("run_id")

@@ -62,8 +62,9 @@ async def list_runs(request: web.Request) -> web.Response:
         query = RunsQuery.model_validate(dict(request.query))
     except ValidationError as error:
         return invalid(error)
-    runs = await request.app[RUNS].list(query)
-    return answer(RunList(runs=[run_view(run, brief=True) for run in runs]))
+    runs, following = await request.app[RUNS].list(query)
+    return answer(RunList(runs=[run_view(run, brief=True) for run in runs],
+                          next=following))
 
 
 @routes.get("/runs/{run_id}")

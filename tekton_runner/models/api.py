@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .apps import AppRegistration
+from .ids import RUN_ID_PATTERN
 from .runs import Endpoint, RunState, Step
 from .spec import RunSpec
 
@@ -67,6 +68,8 @@ class RunDetail(RunSummary):
 
 class RunList(Answer):
     runs: list[RunSummary]
+    next: str | None = Field(default=None, description="The last run of this page, as `cursor` for the next "
+                                                        "(with the same filters); null on the last page")
 
 
 class Query(BaseModel):
@@ -83,6 +86,8 @@ class RunsQuery(Query):
     workspace: str | None = None
     app: str | None = None
     limit: int | None = Field(default=None, description="At most this many runs (default 100, clamped to 1..1000)")
+    cursor: str | None = Field(default=None, pattern=RUN_ID_PATTERN.pattern,
+                               description="A previous page's `next`: the page starts after that run")
 
 
 class EventsQuery(Query):

@@ -17,6 +17,11 @@ class RunNotFound(NotFound):
         self.run_id = run_id
 
 
+class CursorNotFound(NotFound):
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"cursor: no run {run_id!r}; a cursor is the `next` of a previous page")
+
+
 class AppNotFound(NotFound):
     def __init__(self, app_id: str) -> None:
         super().__init__(f"no app {app_id!r}")

@@ -15,7 +15,7 @@ from ..models.settings import Settings
 from ..models.spec import RunSpec
 from ..store import runs as stored
 from ..store.ports import PortStore
-from .errors import IdempotencyKeyReused, NotRedeployable, RunNotFound
+from .errors import CursorNotFound, IdempotencyKeyReused, NotRedeployable, RunNotFound
 from .ports import check_external_port
 from .probing import ForwardView
 from .sources import Sources
@@ -95,11 +95,21 @@ class Runs:
         except stored.RunNotFound:
             raise RunNotFound(run_id) from None
 
-    async def list(self, query: RunsQuery) -> Sequence[Run]:
-        """Newest first, filtered by the query; the limit defaults to 100 and is clamped to 1..1000."""
+    async def list(self, query: RunsQuery) -> tuple[Sequence[Run], RunId | None]:
+        """Newest first, filtered by the query, after its cursor run; the limit defaults to 100 and is clamped
+        to 1..1000. With the page, the cursor of the next (None when this one is the last)."""
         states = [RunState(value) for value in query.state.split(",")] if query.state else []
         limit = min(max(query.limit if query.limit is not None else DEFAULT_LIMIT, 1), MAX_LIMIT)
-        return await self._runs.list(states=states, workspace=query.workspace, app=query.app, limit=limit)
+        after = None
+        if query.cursor is not None:
+            try:
+                after = await self._runs.get(query.cursor)
+            except stored.RunNotFound:
+                raise CursorNotFound(query.cursor) from None
+        found = await self._runs.list(states=states, workspace=query.workspace, app=query.app, limit=limit + 1,
+                                      after=after)
+        page = found[:limit]
+        return page, (page[-1].id if len(found) > limit else None)
 
     async def delete(self, run_id: str) -> Run:
         """Ends the run and removes its objects; the run, now `deleted`."""

@@ -88,8 +88,9 @@ class RunStore:
 
     async def list(
         self, *, states: Iterable[RunState] = (), workspace: str | None = None,
-        app: str | None = None, limit: int = 100,
+        app: str | None = None, limit: int = 100, after: Run | None = None,
     ) -> list[Run]:
+        """Newest first (ties by id, highest first); `after`: only the runs listed after that one."""
         clauses, params = [], []
         wanted = [state.value for state in states]
         if wanted:
@@ -101,9 +102,13 @@ class RunStore:
         if app is not None:
             clauses.append("app = ?")
             params.append(app)
+        if after is not None:
+            clauses.append("(created_at < ? OR (created_at = ? AND id < ?))")
+            moment = after.created_at.isoformat()  # as to_text stores it
+            params.extend((moment, moment, after.id))
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = await self._db.fetch_all(
-            f"SELECT * FROM runs {where} ORDER BY created_at DESC, id LIMIT ?", (*params, limit)
+            f"SELECT * FROM runs {where} ORDER BY created_at DESC, id DESC LIMIT ?", (*params, limit)
         )
         if not rows:
             return []

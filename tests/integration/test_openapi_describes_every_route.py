@@ -40,7 +40,7 @@ async def test_every_served_route_is_in_the_document(harness: Harness) -> None:
 
 async def test_operations_carry_parameters_bodies_and_answers(harness: Harness) -> None:
     paths = (await _document(harness))["paths"]
-    assert {p["name"] for p in paths["/runs"]["get"]["parameters"]} == {"state", "workspace", "app", "limit"}
+    assert {p["name"] for p in paths["/runs"]["get"]["parameters"]} == {"state", "workspace", "app", "limit", "cursor"}
     assert [p["name"] for p in paths["/runs/{run_id}"]["get"]["parameters"]] == ["run_id"]
     assert paths["/run"]["post"]["parameters"][0]["name"] == "Idempotency-Key"
     assert paths["/run"]["post"]["requestBody"]["content"]["application/json"]["schema"] == {

@@ -34,6 +34,7 @@ bench: install
 	$(BIN)/python -m bench.api.run --json bench/api/last-run.json
 	$(BIN)/python -m bench.follow.run --json bench/follow/last-run.json
 	$(BIN)/python -m bench.follow.logs --json bench/follow/last-logs-run.json
+	$(BIN)/python -m bench.scale.run --json bench/scale/last-run.json
 	bash bench/forward/run.sh
 
 # Unit and integration tiers only: no control plane needed.

@@ -20,18 +20,28 @@ BUILD_NS = "tekton-pipelines"
 STEP = "step-build-and-push"
 
 
+def taskrun(run_id: str, image: str, reason: str) -> dict[str, object]:
+    """The build TaskRun of a run, `Running`, `Succeeded` or `Failed`."""
+    ended = {"Succeeded": "True", "Failed": "False"}
+    status: dict[str, object] = {"conditions": [{"type": "Succeeded", "status": ended.get(reason, "Unknown"),
+                                                 "reason": reason}]}
+    if reason in ended:
+        status["completionTime"] = "2026-12-01T10:00:00Z"
+    return {
+        "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
+        "metadata": {"name": f"build-{run_id}", "namespace": BUILD_NS, "uid": str(uuid.uuid4()),
+                     "labels": {"tekton-runner.io/run-id": run_id}},
+        # The runner deploys only a TaskRun that builds the run's own image (chain/build/trust.py).
+        "spec": {"params": [{"name": "IMAGE", "value": image}]},
+        "status": status,
+    }
+
+
 def listener_app(fake: FakeKubeApi) -> web.Application:
     async def handle(request: web.Request) -> web.Response:
         body = await request.json()
         event_id = str(uuid.uuid4())
-        fake.put_object({
-            "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
-            "metadata": {"name": f"build-{body['run_id']}", "namespace": BUILD_NS, "uid": str(uuid.uuid4()),
-                         "labels": {"tekton-runner.io/run-id": body["run_id"]}},
-            # The runner deploys only a TaskRun that builds the run's own image (chain/build/trust.py).
-            "spec": {"params": [{"name": "IMAGE", "value": body["image"]}]},
-            "status": {"conditions": [{"type": "Succeeded", "status": "Unknown", "reason": "Running"}]},
-        })
+        fake.put_object(taskrun(body["run_id"], body["image"], "Running"))
         return web.json_response({"eventID": event_id}, status=202)
 
     app = web.Application()
@@ -66,13 +76,23 @@ def control_routes(fake: FakeKubeApi) -> list[web.RouteDef]:
                         namespace=BUILD_NS, merge=True)
         return web.json_response({})
 
+    async def taskruns(request: web.Request) -> web.Response:
+        """TaskRuns for stored runs, as a cluster that keeps its TaskRuns would hold them."""
+        for item in await request.json():
+            fake.put_object(taskrun(item["run_id"], item["image"], item["status"]))
+        return web.json_response({})
+
+    async def requests(request: web.Request) -> web.Response:
+        return web.json_response({"requests": len(fake.requests)})
+
     async def following(request: web.Request) -> web.Response:
         """Answers once at least `at_least` log follows are open."""
         await fake.logs.wait_following(int(request.query.get("at_least", "0")))
         return web.json_response({"following": fake.logs.following})
 
     return [web.post("/control/build-pod", build_pod), web.post("/control/log", write),
-            web.post("/control/end", end), web.get("/control/following", following)]
+            web.post("/control/end", end), web.get("/control/following", following),
+            web.post("/control/taskruns", taskruns), web.get("/control/requests", requests)]
 
 
 async def main(el_port: int, kubeconfig: Path) -> None:

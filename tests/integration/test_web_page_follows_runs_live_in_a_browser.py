@@ -108,3 +108,21 @@ async def test_with_a_token_the_page_asks_for_it_and_sends_it_only_in_a_header(
     await page.run_is("succeeded")
     assert "s3cret-token" not in chromium.current_url
     assert chromium.execute_script("return sessionStorage.getItem('tekton-runner-token')") == "s3cret-token"
+
+
+async def test_older_runs_come_a_page_at_a_time_each_run_once(harness: Harness, chromium: WebDriver) -> None:
+    made = [(await harness.post_run(spec(app={"name": f"app{index}", "port": 8080})))["run_id"]
+            for index in range(53)]  # the page asks for 50 at a time
+    page = Page(chromium)
+    await page.open(str(harness.http.make_url("/ui")))
+    await page.until(lambda driver: len(_listed(driver)) == 50)
+    assert _listed(chromium) == made[::-1][:50]
+    await page.click("#runs-more")
+    await page.until(lambda driver: len(_listed(driver)) == 53)
+    assert _listed(chromium) == made[::-1]
+    assert not page.find("#runs-more").is_displayed()  # the last page: nothing older
+
+
+def _listed(driver: WebDriver) -> list[str]:
+    return list(driver.execute_script(
+        "return [...document.querySelectorAll('#runs-body tr')].map(tr => tr.dataset.run)"))

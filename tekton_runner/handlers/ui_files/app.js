@@ -83,17 +83,33 @@ function forgetToken() {
 
 // --- the runs list --------------------------------------------------------------------------------------------
 
+let runsQuery = null; // the filters of the rows shown, and where the next page starts
+
 async function loadRuns() {
   const query = new URLSearchParams({ limit: "50" });
   for (const [name, id] of [["state", "filter-state"], ["workspace", "filter-workspace"], ["app", "filter-app"]]) {
     const value = $(id).value.trim();
     if (value) query.set(name, value);
   }
-  const body = await callJson(`/runs?${query}`);
-  $("runs-body").replaceChildren(...body.runs.map((run) => el("tr", { "data-run": run.run_id },
+  runsQuery = query;
+  showRuns(await callJson(`/runs?${query}`), false);
+}
+
+async function loadOlderRuns() {
+  if (!runsQuery?.has("cursor")) return;
+  showRuns(await callJson(`/runs?${runsQuery}`), true);
+}
+
+function showRuns(body, appended) {
+  const rows = body.runs.map((run) => el("tr", { "data-run": run.run_id },
     el("td", {}, el("a", { href: `#run=${encodeURIComponent(run.run_id)}` }, run.run_id)),
     el("td", { class: "state", "data-state": run.state }, run.state),
-    el("td", {}, run.app), el("td", {}, run.workspace), el("td", {}, run.reason))));
+    el("td", {}, run.app), el("td", {}, run.workspace), el("td", {}, run.reason)));
+  if (appended) $("runs-body").append(...rows);
+  else $("runs-body").replaceChildren(...rows);
+  if (body.next) runsQuery.set("cursor", body.next);
+  else runsQuery.delete("cursor");
+  $("runs-more").hidden = !body.next;
 }
 
 // --- one run ---------------------------------------------------------------------------------------------------
@@ -330,6 +346,7 @@ function route() {
 $("token-form").addEventListener("submit", tokenGiven);
 $("forget-token").addEventListener("click", forgetToken);
 $("filters").addEventListener("submit", (event) => { event.preventDefault(); loadRuns().catch(shown); });
+$("runs-more").addEventListener("click", () => { loadOlderRuns().catch(shown); });
 $("start-form").addEventListener("submit", startRun);
 $("log-steps").addEventListener("click", (event) => {
   const step = event.target.closest("button")?.dataset.log;

@@ -13,14 +13,17 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from .chain.context import ChainContext, NoForwarder, PortForwarder
+from .chain.handover import Handover
 from .chain.orchestrator import Orchestrator
+from .chain.runtime.leadership import Leadership
 from .chain.runtime.retry import RetryPolicy
 from .chain.runtime.scheduler import Scheduler
 from .chain.status.metrics import Metrics
 from .chain.status.notifying import CloudEventTarget, GitHubStatusTarget, Notifier, Target
 from .chain.status.writer import StatusWriter
 from .chain.workspace_access import WorkspaceAccess
-from .forwarding.plane import forward_plane
+from .forwarding.plane import ForwardPlane, forward_plane
+from .forwarding.switch import PlaneSwitch
 from .handlers import apps, endpoints, events, health, logs, progress, runs, sources, ui, workspaces
 from .handlers.keys import (
     APPS,
@@ -36,7 +39,7 @@ from .handlers.keys import (
     WORKSPACES,
 )
 from .handlers.middleware import middleware
-from .kube import Kube
+from .kube import Kube, LeaderElector, Leases, LeaseTerms
 from .manifests import Renderer
 from .models.clock import SYSTEM_CLOCK, Clock
 from .models.settings import Settings, WorkspaceSettings, reveal, weakened_security
@@ -67,18 +70,46 @@ ORCHESTRATOR = web.AppKey("orchestrator", Orchestrator)
 
 
 @asynccontextmanager
-async def _data_plane(
+async def _opened_plane(
     settings: Settings, registry: CollectorRegistry, ports: PortStore
-) -> AsyncIterator[tuple[PortForwarder, ForwardView]]:
-    """External ports with every stored mapping re-opened (rules and listeners); nothing when forwarding is off."""
-    if not settings.forward:
-        yield NoForwarder(), NoTraffic()
-        return
+) -> AsyncIterator[ForwardPlane]:
+    """External ports with every stored mapping re-opened (rules and listeners)."""
     async with forward_plane(settings.forward_listen_host, registry=registry, engine=settings.forward_engine,
                              nft_table=settings.nft_table) as plane:
         await plane.restore((mapping.port, mapping.target_host, mapping.target_port)
                             for mapping in await ports.all() if mapping.target_host and mapping.target_port)
-        yield plane, plane
+        yield plane
+
+
+@asynccontextmanager
+async def _data_plane(
+    settings: Settings, registry: CollectorRegistry, ports: PortStore, leadership: Leadership, clock: Clock,
+) -> AsyncIterator[tuple[PortForwarder, ForwardView]]:
+    """The external ports: opened now for one replica, for each leader term with election; nothing when off."""
+    if not settings.forward:
+        yield NoForwarder(), NoTraffic()
+    elif not settings.leader_election:
+        async with _opened_plane(settings, registry, ports) as plane:
+            yield plane, plane
+    else:
+        switch = PlaneSwitch()
+
+        async def relay_while_leading() -> None:
+            async with _opened_plane(settings, registry, ports) as plane, switch.attached(plane):
+                while True:  # ports released by another replica (a delete it answered) close here too
+                    await clock.sleep(settings.handover_seconds)
+                    await switch.keep_only(mapping.port for mapping in await ports.all())
+
+        leadership.add("forward", relay_while_leading)
+        yield switch, switch
+
+
+def _elector(settings: Settings, kube: Kube, leadership: Leadership, clock: Clock) -> LeaderElector:
+    terms = LeaseTerms(name=settings.lease_name, namespace=settings.lease_namespace, identity=settings.identity,
+                       duration=settings.lease_duration, renew_deadline=settings.lease_renew_deadline,
+                       retry_period=settings.lease_retry_period)
+    return LeaderElector(Leases(kube, name=terms.name, namespace=terms.namespace), terms, clock=clock,
+                         on_change=leadership.changed)
 
 
 def _registry_tls(workspaces: WorkspaceSettings) -> ssl.SSLContext | None:
@@ -99,7 +130,7 @@ def _serve(app: web.Application, ctx: ChainContext, orchestrator: Orchestrator, 
     app[WORKSPACES] = Workspaces(ctx.runs, ctx.ports, ctx.access, orchestrator)
     app[EVENTS] = Events(ctx.runs, ctx.events, ctx.apps, ctx.metrics, orchestrator,
                          keep_per_subject=settings.events_per_subject)
-    app[HEALTH] = HealthChecks(ctx.runs, ctx.kube)
+    app[HEALTH] = HealthChecks(ctx.runs, ctx.kube, orchestrator.leadership)
     app[PROGRESS] = Progresses(ctx.runs, ctx.status.hub, max_followers=settings.max_followers,
                                keepalive=settings.keepalive_seconds, longest=settings.follow_seconds)
     app[LOGS] = Logs(ctx)
@@ -116,9 +147,9 @@ def _notification_targets(settings: Settings, session: aiohttp.ClientSession) ->
     return targets
 
 
-async def _start_notifiers(ctx: ChainContext, scheduler: Scheduler, session: aiohttp.ClientSession,
-                           database: Database) -> None:
-    """One delivery loop per configured target, owned by the Scheduler (cancelled at once on stop: its
+async def _add_notifiers(ctx: ChainContext, leadership: Leadership, session: aiohttp.ClientSession,
+                         database: Database) -> None:
+    """One delivery loop per configured target, run by the leader (cancelled at once on stop or loss: its
     position is stored after each transition)."""
     settings = ctx.settings
     retry = RetryPolicy(attempts=settings.notify_attempts, base_delay=settings.notify_retry_delay,
@@ -127,7 +158,7 @@ async def _start_notifiers(ctx: ChainContext, scheduler: Scheduler, session: aio
         notifier = Notifier(target, feed=ProgressFeed(database), runs=ctx.runs, hub=ctx.status.hub,
                             clock=ctx.clock, retry=retry, metrics=ctx.metrics)
         await notifier.prepare()
-        scheduler.spawn(f"notify:{target.name}", notifier.deliver_forever, limited=False, daemon=True)
+        leadership.add(f"notify:{target.name}", notifier.deliver_forever)
 
 
 async def _end_streams(app: web.Application) -> None:
@@ -161,13 +192,17 @@ def create_app(
             metrics = Metrics.create(app[REGISTRY])
             run_store = RunStore(database)
             port_store = PortStore(database)
-            forwarder, view = await stack.enter_async_context(_data_plane(settings, app[REGISTRY], port_store))
+            scheduler = Scheduler(limit=settings.chain_concurrency)
+            leadership = Leadership(scheduler, elected=settings.leader_election, registry=app[REGISTRY])
+            forwarder, view = await stack.enter_async_context(
+                _data_plane(settings, app[REGISTRY], port_store, leadership, clock))
             renderer = await asyncio.to_thread(Renderer)
             registry_access = settings.workspaces
             registry_tls = await asyncio.to_thread(_registry_tls, registry_access)
             access = WorkspaceAccess(provisioner_for(registry_access, kube=kube, renderer=renderer,
                                                      node_address=settings.node_address), kube)
             stack.push_async_callback(access.close)
+            stack.push_async_callback(scheduler.close, grace=settings.shutdown_grace)  # first to stop
             ctx = ChainContext(
                 settings=settings, kube=kube, renderer=renderer, runs=run_store,
                 access=access,
@@ -181,18 +216,22 @@ def create_app(
                                         password=reveal(registry_access.registry_password),
                                         token_realms=settings.registry_token_realms, ssl_context=registry_tls),
             )
-            scheduler = Scheduler(limit=settings.chain_concurrency)
-            stack.push_async_callback(scheduler.close, grace=settings.shutdown_grace)
-            orchestrator = Orchestrator(ctx, scheduler, session)
+            orchestrator = Orchestrator(ctx, scheduler, session, leadership)
+            leadership.on_loss(orchestrator.stand_down)
             app[CONTEXT], app[ORCHESTRATOR] = ctx, orchestrator
             _serve(app, ctx, orchestrator, view)
-            await _start_notifiers(ctx, scheduler, session, database)
+            await _add_notifiers(ctx, leadership, session, database)
             if resync:
-                scheduler.spawn("resync", lambda: orchestrator.resync_forever(settings.resync_seconds),
-                                limited=False, daemon=True)
+                leadership.add("resync", lambda: orchestrator.resync_forever(settings.resync_seconds))
+            if settings.leader_election:
+                handover = Handover(orchestrator, ProgressFeed(database))
+                leadership.add("handover", lambda: handover.serve_forever(settings.handover_seconds))
+                scheduler.spawn("lease", _elector(settings, kube, leadership, clock).run, limited=False, daemon=True)
+            else:
+                await leadership.changed(True)
             for warning in weakened_security(settings):
                 log.warning("security: %s", warning)
-            log.info("tekton-runner ready: EventListener %s, builds in %s, state in %s",
+            log.info("tekton-runner ready (%s): EventListener %s, builds in %s, state in %s", leadership.role,
                      settings.eventlistener_url, settings.build_namespace, settings.database_path)
             yield
 

@@ -22,6 +22,7 @@ from .context import ChainContext
 from .execution.sequence import AppLocks, drive
 from .lifecycle import restoration, retirement
 from .lifecycle.teardown import tear_down
+from .runtime.leadership import Leadership
 from .runtime.lookouts import Lookouts
 from .runtime.scheduler import Scheduler
 
@@ -29,9 +30,14 @@ log = logging.getLogger("tekton_runner.orchestrator")
 
 
 class Orchestrator:
-    def __init__(self, ctx: ChainContext, scheduler: Scheduler, session: aiohttp.ClientSession) -> None:
+    """Work starts here only while this replica leads; a follower stores it and the leader finds it there
+    (handover.py), so nothing passes between replicas but the database."""
+
+    def __init__(self, ctx: ChainContext, scheduler: Scheduler, session: aiohttp.ClientSession,
+                 leadership: Leadership) -> None:
         self.ctx = ctx
         self.scheduler = scheduler
+        self.leadership = leadership
         self._session = session
         self._app_locks = AppLocks()
         self._run_locks: KeyedLocks[str] = KeyedLocks()
@@ -41,24 +47,61 @@ class Orchestrator:
         return self._run_locks.hold(run_id)
 
     async def submit(self, run: Run) -> Run:
-        """Hands a stored run to Tekton now; if that fails it stays pending and the resync retries."""
-        with bind_run(run, step="build", taskrun=taskrun_name(run.id)):
-            async with self._lock(run.id):
-                await dispatch(self.ctx, self._session, run)
+        """Hands a stored run to Tekton now; if that fails it stays pending and the resync retries.
+
+        On a follower the run stays pending: the leader dispatches it (handover.py)."""
+        if self.leadership.leading:
+            await self.dispatch_pending(run.id)
         return await self.ctx.runs.get(run.id)
 
+    async def dispatch_pending(self, run_id: RunId) -> None:
+        """Sends the run's build request if the run is still pending when its lock is held."""
+        async with self._lock(run_id):
+            run = await self.ctx.runs.get(run_id)
+            if run.state is RunState.PENDING:
+                with bind_run(run, step="build", taskrun=taskrun_name(run.id)):
+                    await dispatch(self.ctx, self._session, run)
+
     def start_chain(self, run_id: RunId) -> bool:
+        """Drives the run's chain in this replica while it leads; False when not started (running, or a follower)."""
+        if not self.leadership.leading:
+            return False
         # Not limited: the chain takes its app's lock, then a slot for each pass (execution/sequence.py).
-        return self.scheduler.spawn(f"chain:{run_id}", lambda: drive(self.ctx, run_id, self._app_locks, self.scheduler),
-                                    limited=False)
+        return self.scheduler.spawn(f"chain:{run_id}", lambda: self._drive(run_id), limited=False)
+
+    async def _drive(self, run_id: RunId) -> None:
+        await drive(self.ctx, run_id, self._app_locks, self.scheduler)
+        await self._clean_if_deleted(run_id)
 
     def look_at_run(self, run_id: RunId) -> None:
         """An event named this run: read its TaskRun from the API server soon (coalesced per run)."""
-        self._lookouts.request(f"run:{run_id}", lambda: self._look_at_run(run_id))
+        if self.leadership.leading:
+            self._lookouts.request(f"run:{run_id}", lambda: self._look_at_run(run_id))
 
     def look_at_app(self, app_id: str) -> None:
         """An event named a push build of this app: read the app's TaskRuns soon (coalesced per app)."""
-        self._lookouts.request(f"app:{app_id}", lambda: self._look_at_app(app_id))
+        if self.leadership.leading:
+            self._lookouts.request(f"app:{app_id}", lambda: self._look_at_app(app_id))
+
+    async def stand_down(self) -> None:
+        """Leadership is lost: every chain and look this replica started stops now (their state is stored)."""
+        for key in sorted(self.scheduler.keys):
+            if key.startswith(("chain:", "look:")):
+                await self.scheduler.cancel(key)
+
+    async def removed_elsewhere(self, run_id: RunId) -> None:
+        """A run was deleted (perhaps by another replica) while this one ran its chain: the chain stops and
+        the run's objects are removed again, in case a step applied one after the deleting replica's teardown."""
+        if self.scheduler.active(f"chain:{run_id}"):
+            await self.scheduler.cancel(f"chain:{run_id}")
+            await self._clean_if_deleted(run_id)
+
+    async def _clean_if_deleted(self, run_id: RunId) -> None:
+        """A chain that ended on a deleted run tears it down once more (a removed workspace took its objects)."""
+        run = await self.ctx.runs.get(run_id)
+        if run.state is RunState.DELETED and run.reason != retirement.WORKSPACE_DELETED:
+            with bind_run(run):
+                await tear_down(self.ctx, run)
 
     async def _look_at_run(self, run_id: RunId) -> None:
         try:
@@ -143,9 +186,7 @@ class Orchestrator:
                 if not view.pushed:  # push builds were observed above, after their checks
                     await self._observe(run.id, view)
             elif run.state is RunState.PENDING:
-                with bind_run(run, step="build", taskrun=taskrun_name(run.id)):
-                    async with self._lock(run.id):
-                        await dispatch(self.ctx, self._session, await self.ctx.runs.get(run.id))
+                await self.dispatch_pending(run.id)
             elif taskruns is not None:
                 with bind_run(run, step="build"):
                     await self._check_missing_taskrun(run)

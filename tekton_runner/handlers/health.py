@@ -15,7 +15,7 @@ routes = web.RouteTableDef()
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    return answer(Health(status="ok"))
+    return answer(Health(status="ok", role=request.app[HEALTH].role))
 
 
 @routes.get("/readyz")
@@ -23,7 +23,7 @@ async def readyz(request: web.Request) -> web.Response:
     """Ready when the database answers and the Kubernetes API server is reachable."""
     checks = await request.app[HEALTH].checks()
     ready = all(value == "ok" for value in checks.values())
-    return answer(Readiness(ready=ready, checks=checks), status=200 if ready else 503)
+    return answer(Readiness(ready=ready, checks=checks, role=request.app[HEALTH].role), status=200 if ready else 503)
 
 
 @routes.get("/metrics")

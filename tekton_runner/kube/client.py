@@ -101,6 +101,18 @@ class Kube:
         result = await self._call("PATCH", path, query=query, body=obj, content_type="application/apply-patch+yaml")
         return cast(KubeObject, result)
 
+    async def create(self, obj: KubeObject) -> KubeObject:
+        """Creates the object; Conflict when one of that name exists (no apply: the caller owns every field)."""
+        meta = obj["metadata"]
+        path = resource(obj["apiVersion"], obj["kind"]).collection(meta.get("namespace"))
+        return cast(KubeObject, await self._call("POST", path, body=obj, content_type="application/json"))
+
+    async def replace(self, obj: KubeObject) -> KubeObject:
+        """Replaces the object; Conflict when its metadata.resourceVersion is no longer the stored one."""
+        meta = obj["metadata"]
+        path = resource(obj["apiVersion"], obj["kind"]).item(meta.get("namespace"), meta["name"])
+        return cast(KubeObject, await self._call("PUT", path, body=obj, content_type="application/json"))
+
     async def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> KubeObject:
         path = resource(api_version, kind).item(namespace, name)
         return cast(KubeObject, await self._call("GET", path))

@@ -23,6 +23,7 @@ _PLURALS = {
     "EventListener": ("eventlisteners", True),
     "Role": ("roles", True),
     "RoleBinding": ("rolebindings", True),
+    "Lease": ("leases", True),
 }
 
 

@@ -219,11 +219,13 @@ class WorkspaceRemoved(Answer):
 
 class Health(Answer):
     status: str
+    role: str = "single"  # single (no election), leader, or follower (answers the API, runs no chains)
 
 
 class Readiness(Answer):
     ready: bool
     checks: dict[str, str]
+    role: str = "single"
 
 
 class EventAnswer(Answer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import socket
 from dataclasses import field
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
@@ -239,6 +240,16 @@ class Settings(BaseSettings):
     notify_retry_max_delay: float = Field(default=60.0, ge=0)
     github_token: SecretStr | None = None
     github_api: str = Field(default="https://api.github.com", pattern=r"^https?://[^/?#@\s]+(/[^?#\s]*)?$")
+    # Replicas (docs/scaling.md): with leader_election on, replicas elect one leader through a Lease; off
+    # (the default, one replica) this process leads from the start and no Lease is read or written.
+    leader_election: Flag = False
+    lease_name: str = Field(default="tekton-runner", min_length=1)
+    lease_namespace: str = Field(default="tekton-runner", min_length=1)  # deploy/: the runner's own namespace
+    lease_duration: float = Field(default=15.0, gt=0)  # others take a Lease not renewed for this long
+    lease_renew_deadline: float = Field(default=10.0, gt=0)  # the leader stops leading after failing this long
+    lease_retry_period: float = Field(default=2.0, gt=0)  # renewals and attempts to acquire
+    lease_identity: OptionalText = None  # default <hostname>_<pid> (in a pod the hostname is the pod's name)
+    handover_seconds: float = Field(default=1.0, gt=0)  # how often the leader reads work other replicas stored
     workspaces: WorkspaceSettings  # defaults follow `registry` and `data_dir` (see below)
 
     @classmethod
@@ -301,6 +312,17 @@ class Settings(BaseSettings):
             except ValueError:
                 pass  # the registry field reports it
         return {**data, "workspaces": {**workspaces, **(data.get("workspaces") or {})}}
+
+    @model_validator(mode="after")
+    def _lease_timing_is_ordered(self) -> Settings:
+        if not 0 < self.lease_retry_period < self.lease_renew_deadline < self.lease_duration:
+            raise ValueError("lease timing must satisfy lease_retry_period < lease_renew_deadline < lease_duration")
+        return self
+
+    @property
+    def identity(self) -> str:
+        """Who this replica is in the Lease."""
+        return self.lease_identity or f"{socket.gethostname()}_{os.getpid()}"
 
     @property
     def database_path(self) -> Path:

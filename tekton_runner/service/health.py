@@ -1,15 +1,22 @@
-"""Readiness: whether the database answers and the Kubernetes API server is reachable; for GET /readyz."""
+"""Readiness (the database answers, the API server is reachable) and the replica's role; for /readyz and /healthz."""
 
 from __future__ import annotations
 
+from ..chain.runtime.leadership import Leadership
 from ..kube import Kube, KubeError
 from ..store.runs import RunStore
 
 
 class HealthChecks:
-    def __init__(self, runs: RunStore, kube: Kube) -> None:
+    def __init__(self, runs: RunStore, kube: Kube, leadership: Leadership) -> None:
         self._runs = runs
         self._kube = kube
+        self._leadership = leadership
+
+    @property
+    def role(self) -> str:
+        """single (election off), leader or follower: what this replica runs besides the API."""
+        return self._leadership.role.value
 
     async def checks(self) -> dict[str, str]:
         """Each dependency with `ok` or `failed: <why>`."""

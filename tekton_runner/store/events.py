@@ -37,6 +37,18 @@ class EventStore:
             "DELETE FROM events WHERE received_at < ?", (to_text(self._db.clock.now() - older_than),)
         )
 
+    async def last_number(self) -> int:
+        """The place of the newest recorded event (its rowid); 0 when none is recorded."""
+        row = await self._db.fetch_one("SELECT COALESCE(MAX(rowid), 0) FROM events")
+        return int(row[0]) if row else 0
+
+    async def subjects_after(self, number: int, *, limit: int = 500) -> list[tuple[int, str]]:
+        """(place, subject) of the events recorded after `number`, oldest first: what the leader looks at."""
+        rows = await self._db.fetch_all(
+            "SELECT rowid, run_id FROM events WHERE rowid > ? ORDER BY rowid LIMIT ?", (number, limit)
+        )
+        return [(int(row[0]), str(row[1])) for row in rows if row[1]]
+
     async def count_events(self) -> int:
         row = await self._db.fetch_one("SELECT COUNT(*) FROM events")
         return int(row[0]) if row else 0

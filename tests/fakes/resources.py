@@ -48,6 +48,7 @@ BUILTIN: tuple[ResourceType, ...] = (
     ResourceType("batch", "v1", "cronjobs", "CronJob"),
     ResourceType("events.k8s.io", "v1", "events", "Event", subresources=()),
     ResourceType("networking.k8s.io", "v1", "ingresses", "Ingress"),
+    ResourceType("coordination.k8s.io", "v1", "leases", "Lease", subresources=()),
     ResourceType("tekton.dev", "v1", "taskruns", "TaskRun", custom=True),
     ResourceType("tekton.dev", "v1", "pipelineruns", "PipelineRun", custom=True),
     ResourceType("tekton.dev", "v1", "tasks", "Task", custom=True, subresources=()),

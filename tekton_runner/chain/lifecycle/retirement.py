@@ -12,6 +12,9 @@ from ..context import ChainContext
 log = logging.getLogger("tekton_runner.workspaces")
 LIVE = (RunState.PENDING, RunState.BUILDING, RunState.DEPLOYING)
 
+# The reason of runs ended because their workspace was removed (their objects went with it).
+WORKSPACE_DELETED = "WorkspaceDeleted"
+
 
 async def retire(ctx: ChainContext, workspace: str) -> dict[str, object]:
     """Ends the workspace's live runs, frees its ports and removes it (namespace or kind cluster)."""
@@ -20,7 +23,7 @@ async def retire(ctx: ChainContext, workspace: str) -> dict[str, object]:
     for run in await ctx.runs.list(states=remaining, workspace=workspace, limit=100_000):
         # Finished runs too: their objects are gone with the workspace, and the TTL must not see them again.
         removed = f"workspace {workspace} was removed"
-        if await ctx.status.run_deleted(run.id, reason="WorkspaceDeleted", message=removed):
+        if await ctx.status.run_deleted(run.id, reason=WORKSPACE_DELETED, message=removed):
             ended.append(run.id)
     released = await ctx.ports.release(workspace=workspace)
     for mapping in released:

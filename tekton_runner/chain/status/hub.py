@@ -60,9 +60,13 @@ class ProgressHub:
         finally:
             self._wakeups.discard(event)
 
-    def publish(self, entry: Progress) -> None:
+    def wake(self) -> None:
+        """Wakes the readers of every run's transitions: another replica stored some (read by handover)."""
         for event in self._wakeups:
             event.set()
+
+    def publish(self, entry: Progress) -> None:
+        self.wake()
         for queue in list(self._subscribers.get(entry.run_id, ())):
             if queue.qsize() >= self._queue_size:
                 self._drop(entry.run_id, queue)

@@ -26,11 +26,11 @@ def free_port() -> int:
 
 
 class Runner:
-    def __init__(self, cluster_env: dict[str, str], data_dir: Path) -> None:
+    def __init__(self, cluster_env: dict[str, str], data_dir: Path, *, log_path: Path | None = None) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
-        self.log_path = data_dir / "runner.log"
+        self.log_path = log_path or data_dir / "runner.log"  # replicas on one data_dir keep their own logs
         self.env = {
             **os.environ, **cluster_env,
             "TEKTON_RUNNER_HOST": "127.0.0.1", "TEKTON_RUNNER_PORT": str(self.port),
@@ -80,6 +80,18 @@ class Runner:
                 self._proc.kill()
                 await self._proc.wait()
         self._proc = None
+
+    async def kill(self) -> None:
+        """SIGKILL: nothing of the runner's shutdown runs (no Lease released, no chain stopped cleanly)."""
+        assert self._proc is not None
+        self._proc.kill()
+        await self._proc.wait()
+        self._proc = None
+
+    def signal(self, number: signal.Signals) -> None:
+        """SIGSTOP / SIGCONT: a process that cannot reach anything while stopped, then wakes."""
+        assert self._proc is not None
+        self._proc.send_signal(number)
 
     async def restart(self) -> None:
         if self._session is not None:

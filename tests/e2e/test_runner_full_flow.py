@@ -18,6 +18,7 @@ from tests.e2e.sink import EventSink
 from tests.e2e.workspace import (
     SUCCESSFUL,
     available,
+    build_then_hold_migration,
     cloud_events_sent,
     deployment,
     digest_message,
@@ -101,10 +102,7 @@ async def test_failed_migration_fails_the_run_and_leaves_the_app_unapplied(
     workspace = new_workspace("hold")
     ns = f"ws-{workspace}"
     run_id = await runner.post_run(run_spec(workspace, APP))
-    await held_pod(kube, cluster.build_namespace, "TaskRun")
-    await settle_held_pods(kube, cluster.build_namespace, "TaskRun", "succeed", digest_message(FAKE_DIGEST))
-
-    await held_pod(kube, ns, "Job")
+    await build_then_hold_migration(kube, cluster.build_namespace, ns, FAKE_DIGEST)
 
     async def run_failed() -> bool:
         # the Job may retry with new pods; every one of them fails until the runner gives up

@@ -83,6 +83,14 @@ async def held_pod(kube: KubeAPI, namespace: str, owner_kind: str, within: float
     return await wait_running(kube, namespace, pod["metadata"]["name"])
 
 
+async def build_then_hold_migration(kube: KubeAPI, build_namespace: str, namespace: str, digest: str) -> None:
+    """The run's held build pod succeeds with `digest`; returns once its migration Job's pod is held (the
+    chain waits there until the test settles it)."""
+    await held_pod(kube, build_namespace, "TaskRun")
+    await settle_held_pods(kube, build_namespace, "TaskRun", "succeed", digest_message(digest))
+    await held_pod(kube, namespace, "Job")
+
+
 def image_param(taskrun: Obj) -> str:
     params: list[dict[str, Any]] = taskrun["spec"]["params"]
     value: str = next(p["value"] for p in params if p["name"] == "IMAGE")

@@ -74,6 +74,7 @@ class Harness:
     client: TestClient | None = None
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
     clock: Clock = SYSTEM_CLOCK  # a FakeClock makes deadlines and back-off run on fake time
+    resync: bool = False  # the resync loop (a test usually calls orchestrator.resync() itself)
 
     async def start(self, *, workspaces: dict[str, Any] | None = None, **changes: Any) -> TestClient:
         if workspaces:
@@ -81,7 +82,7 @@ class Harness:
         if changes:
             self.settings = Settings(**{**dict(self.settings), **changes})  # validated like the real ones
         self.registry = CollectorRegistry()
-        app = create_app(self.settings, registry=self.registry, resync=False, clock=self.clock,
+        app = create_app(self.settings, registry=self.registry, resync=self.resync, clock=self.clock,
                          retry=RetryPolicy(attempts=4, base_delay=0.0, max_delay=0.0))
         self.client = TestClient(TestServer(app))
         await self.client.start_server()

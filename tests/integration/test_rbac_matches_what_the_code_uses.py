@@ -14,22 +14,23 @@ from tests.fakes.faults import RecordedRequest
 from tests.fakes.paths import ResourcePath, parse
 from tests.integration.harness import BUILD_NS, Harness, spec
 from tests.integration.pods import put_build_pod, put_pod
+from tests.integration.replicas import RUNNER_NS, leadership, replicas
 from tests.integration.test_git_push_to_registered_app_deploys import REGISTRATION
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-Grant = tuple[str, str, str, str]  # (scope: "cluster" or "build", verb, api group, resource[/subresource])
+Grant = tuple[str, str, str, str]  # (scope: "cluster", "build" or "runner", verb, api group, resource[/subresource])
 _VERBS = {"GET": "get", "DELETE": "delete", "POST": "create", "PUT": "update"}
 
 
 def granted(objects: Iterable[dict[str, Any]]) -> set[Grant]:
-    """(scope, verb, group, resource) for every rule; a Role must be in the build namespace deploy/ configures."""
+    """(scope, verb, group, resource) for every rule; a Role must be in the build or the Lease's namespace."""
     grants: set[Grant] = set()
+    scopes = {deploy_setting("TEKTON_RUNNER_BUILD_NAMESPACE"): "build",
+              deploy_setting("TEKTON_RUNNER_LEASE_NAMESPACE"): "runner"}
     for obj in objects:
         if obj["kind"] not in ("ClusterRole", "Role"):
             continue
-        if obj["kind"] == "Role":
-            assert obj["metadata"]["namespace"] == deploy_setting("TEKTON_RUNNER_BUILD_NAMESPACE"), obj["metadata"]
-        scope = "cluster" if obj["kind"] == "ClusterRole" else "build"
+        scope = "cluster" if obj["kind"] == "ClusterRole" else scopes[obj["metadata"]["namespace"]]
         for rule in obj.get("rules", []):
             assert "resourceNames" not in rule and "nonResourceURLs" not in rule, rule
             for group in rule["apiGroups"]:
@@ -44,7 +45,7 @@ def needed(request: RecordedRequest, existing: bool) -> set[Grant]:
     if not isinstance(address, ResourcePath):
         return set()  # /version and discovery: public to every authenticated client
     resource = address.plural + (f"/{address.subresource}" if address.subresource else "")
-    scope = "build" if address.namespace == BUILD_NS else "cluster"
+    scope = {BUILD_NS: "build", RUNNER_NS: "runner"}.get(address.namespace or "", "cluster")
     if request.method == "GET":
         verbs = {"get" if address.name else "list"}
     elif request.is_apply:
@@ -99,6 +100,14 @@ async def _every_flow(harness: Harness) -> None:
     assert (await harness.http.delete("/workspaces/demo")).status == 200  # deletes the namespace
     assert (await harness.http.post("/apps", json=REGISTRATION)).status in (200, 201)  # applies a Trigger
     assert (await harness.http.delete("/apps/demo-shop")).status == 200  # deletes it
+    await _elect(harness)
+
+
+async def _elect(harness: Harness) -> None:
+    """With election on: the Lease is read, created, and at a clean stop released by an update."""
+    (replica,) = await replicas(harness, 1)
+    assert leadership(replica).leading
+    await replica.stop()
 
 
 async def _read_logs(harness: Harness, run_id: str) -> None:

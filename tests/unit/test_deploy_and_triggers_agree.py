@@ -59,8 +59,10 @@ def test_builds_live_in_the_namespace_both_name(deploy: list[dict[str, Any]],
     build_namespace = settings(TRIGGERS_DIR)["build_namespace"]
     env = runner_env(deploy)
     assert env["TEKTON_RUNNER_BUILD_NAMESPACE"] == build_namespace
+    # The build Role, and the Lease Role in the runner's own namespace (TEKTON_RUNNER_LEASE_NAMESPACE).
     assert {obj["metadata"]["namespace"] for obj in deploy if obj["kind"] in ("Role", "RoleBinding")} == {
-        build_namespace}
+        build_namespace, env["TEKTON_RUNNER_LEASE_NAMESPACE"]}
+    assert env["TEKTON_RUNNER_LEASE_NAMESPACE"] == one(deploy, "Deployment")["metadata"]["namespace"]
     listener = one(triggers, "EventListener")
     assert listener["metadata"]["namespace"] == build_namespace
     url = urlsplit(env["TEKTON_RUNNER_EVENTLISTENER_URL"])

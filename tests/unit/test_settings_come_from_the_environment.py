@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,14 @@ def test_an_empty_site_setting_is_refused_not_used() -> None:
     with pytest.raises(ValidationError) as caught:
         settings_from_env({**SITE, "TEKTON_RUNNER_REGISTRY": ""})
     assert explain(caught.value).startswith("TEKTON_RUNNER_REGISTRY: ")
+
+
+def test_leader_election_is_off_and_lease_timing_must_be_ordered() -> None:
+    settings = settings_from_env(SITE)
+    assert settings.leader_election is False  # one replica: no Lease is read or written
+    assert settings.identity.endswith(f"_{os.getpid()}")
+    elected = settings_from_env({**SITE, "TEKTON_RUNNER_LEADER_ELECTION": "true",
+                                 "TEKTON_RUNNER_LEASE_IDENTITY": "tekton-runner-7d9f-x2"})
+    assert elected.leader_election and elected.identity == "tekton-runner-7d9f-x2"
+    with pytest.raises(ValidationError, match="lease_renew_deadline < lease_duration"):
+        settings_from_env({**SITE, "TEKTON_RUNNER_LEASE_DURATION": "10", "TEKTON_RUNNER_LEASE_RENEW_DEADLINE": "10"})

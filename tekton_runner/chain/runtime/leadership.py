@@ -8,6 +8,7 @@ resumes it. With election off (one replica) this replica leads from the start an
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
@@ -33,6 +34,7 @@ class Leadership:
         self.leading = False
         self._work: dict[str, Work] = {}
         self._stops: list[Work] = []
+        self._changed = asyncio.Condition()
         self._gauge = Gauge("tekton_runner_leader", "1 while this replica leads (runs chains, resync, relay).",
                             registry=registry)
         self._changes = Counter("tekton_runner_leader_transitions", "Times this replica gained or lost leadership.",
@@ -54,6 +56,11 @@ class Leadership:
         """Called when leadership is lost, after the loops are cancelled: ends what was started while leading."""
         self._stops.append(stop)
 
+    async def wait(self, leading: bool) -> None:
+        """Returns once this replica leads (or follows): for tools and tests that drive replicas."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.leading == leading)
+
     async def changed(self, leading: bool) -> None:
         """The elector's verdict (also called once with True when election is off)."""
         if leading == self.leading:
@@ -65,9 +72,12 @@ class Leadership:
             for key, work in self._work.items():
                 self._scheduler.spawn(key, work, limited=False, daemon=True)
             log.info("leading: started %s", ", ".join(self._work) or "nothing")
-            return
-        for key in self._work:
-            await self._scheduler.cancel(key)
-        for stop in self._stops:
-            await stop()
-        log.info("not leading: stopped %s and the chains; their state stays in the database", ", ".join(self._work))
+        else:
+            for key in self._work:
+                await self._scheduler.cancel(key)
+            for stop in self._stops:
+                await stop()
+            log.info("not leading: stopped %s and the chains; their state stays in the database",
+                     ", ".join(self._work))
+        async with self._changed:
+            self._changed.notify_all()

@@ -1,0 +1,145 @@
+"""Three runner processes on one database, electing a leader with a Lease in the real API server: exactly
+one holds it; killed (SIGKILL) or stopped (SIGSTOP) in the middle of a chain, another replica takes the
+Lease within its duration and the run succeeds with one build and one migration Job."""
+
+from __future__ import annotations
+
+import signal
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Cluster, prove_sink
+from tests.e2e.kubeapi import KubeAPI, poll
+from tests.e2e.runner import Runner, run_spec
+from tests.e2e.workspace import build_then_hold_migration, jobs_of_run, new_workspace, settle_held_pods
+
+pytestmark = pytest.mark.e2e
+
+APP = "web"
+FAKE_DIGEST = "sha256:" + "cd" * 32
+DURATION, RENEW_DEADLINE, RETRY = 8.0, 5.0, 1.0
+
+
+@asynccontextmanager
+async def three_replicas(cluster: Cluster, kube: KubeAPI, tmp_path: Path) -> AsyncIterator[tuple[list[Runner], str]]:
+    """replica-0 started first (so it leads), then two followers; Tekton's sink points at replica-1."""
+    lease_ns = f"e2e-lease-{uuid.uuid4().hex[:6]}"
+    await kube.ensure_namespace(lease_ns)
+    election = {
+        "TEKTON_RUNNER_LEADER_ELECTION": "true", "TEKTON_RUNNER_LEASE_NAMESPACE": lease_ns,
+        "TEKTON_RUNNER_LEASE_DURATION": str(DURATION), "TEKTON_RUNNER_LEASE_RENEW_DEADLINE": str(RENEW_DEADLINE),
+        "TEKTON_RUNNER_LEASE_RETRY_PERIOD": str(RETRY), "TEKTON_RUNNER_HANDOVER_SECONDS": "0.2",
+        "TEKTON_RUNNER_FORWARD": "false",
+    }
+    shared = tmp_path / "shared"
+    replicas = [Runner({**cluster.env, **election, "TEKTON_RUNNER_LEASE_IDENTITY": f"replica-{number}"}, shared,
+                       log_path=tmp_path / f"replica-{number}.log") for number in range(3)]
+    try:
+        await replicas[0].start()
+        await poll("replica-0 holding the Lease", lambda: holder_is(kube, lease_ns, "replica-0"), 30)
+        for replica in replicas[1:]:
+            await replica.start()
+        await kube.set_events_sink(replicas[1].events_sink)
+        baseline = await replicas[1].events_counted(None, "unmatched")
+
+        async def received(_name: str) -> bool:
+            return await replicas[1].events_counted(None, "unmatched") > baseline
+
+        await prove_sink(kube, received)
+        yield replicas, lease_ns
+    finally:
+        for replica in replicas:
+            await replica.close()
+        await kube.delete(f"/api/v1/namespaces/{lease_ns}")
+
+
+async def lease(kube: KubeAPI, namespace: str) -> dict[str, Any]:
+    found = await kube.get(f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/tekton-runner")
+    return dict((found or {}).get("spec") or {})
+
+
+async def holder_is(kube: KubeAPI, namespace: str, *identities: str) -> str | None:
+    holder = (await lease(kube, namespace)).get("holderIdentity")
+    return holder if holder in identities else None
+
+
+async def roles(replicas: list[Runner]) -> list[str]:
+    found = []
+    for replica in replicas:
+        async with replica.session.get(f"{replica.base_url}/healthz") as response:
+            found.append((await response.json())["role"])
+    return found
+
+
+async def run_waiting_on_its_migration(cluster: Cluster, kube: KubeAPI, via: Runner) -> tuple[str, str, str]:
+    """A run posted to a follower, built once, its chain held at the migration Job: (run id, ns, Job uid)."""
+    workspace = new_workspace("hold")
+    namespace = f"ws-{workspace}"
+    run_id = await via.post_run(run_spec(workspace, APP))
+    await build_then_hold_migration(kube, cluster.build_namespace, namespace, FAKE_DIGEST)
+    assert (await via.get_run(run_id))["state"] == "deploying"
+    (job,) = await jobs_of_run(kube, namespace, run_id)
+    return run_id, namespace, job["metadata"]["uid"]
+
+
+async def finishes_once(cluster: Cluster, kube: KubeAPI, via: Runner, run_id: str, namespace: str,
+                        job_uid: str) -> None:
+    await settle_held_pods(kube, namespace, "Job", "succeed")
+    run = await via.wait_terminal(run_id, within=180)
+    assert run["state"] == "succeeded", run
+    taskruns = await kube.list(f"/apis/tekton.dev/v1/namespaces/{cluster.build_namespace}/taskruns",
+                               f"tekton-runner.io/run-id={run_id}")
+    assert len(taskruns) == 1  # one build
+    jobs = await jobs_of_run(kube, namespace, run_id)
+    assert [job["metadata"]["uid"] for job in jobs] == [job_uid]  # the migration Job was not made again
+    app = await kube.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{APP}")
+    assert app is not None and app["metadata"]["generation"] == 1  # applied with one spec, never changed
+
+
+async def taken_over(kube: KubeAPI, lease_ns: str, since: float, survivors: tuple[str, ...]) -> float:
+    """Seconds from `since` until one of `survivors` holds the Lease."""
+    await poll("a surviving replica holding the Lease", lambda: holder_is(kube, lease_ns, *survivors),
+               DURATION + 2 * RETRY + 10)
+    return time.monotonic() - since
+
+
+async def test_a_killed_leader_is_replaced_within_the_lease_duration_and_the_run_succeeds_once(
+        cluster: Cluster, kube: KubeAPI, tmp_path: Path) -> None:
+    async with three_replicas(cluster, kube, tmp_path) as (replicas, lease_ns):
+        assert await roles(replicas) == ["leader", "follower", "follower"]
+        run_id, namespace, job_uid = await run_waiting_on_its_migration(cluster, kube, replicas[2])
+
+        killed_at = time.monotonic()
+        await replicas[0].kill()
+        took = await taken_over(kube, lease_ns, killed_at, ("replica-1", "replica-2"))
+        assert took <= DURATION + 2 * RETRY, f"taken over after {took:.1f}s"
+        survivors = replicas[1:]
+        assert sorted(await roles(survivors)) == ["follower", "leader"]
+        assert (await lease(kube, lease_ns))["leaseTransitions"] == 1
+
+        await finishes_once(cluster, kube, replicas[1], run_id, namespace, job_uid)
+
+
+async def test_a_stopped_leader_loses_the_lease_and_follows_when_it_wakes(
+        cluster: Cluster, kube: KubeAPI, tmp_path: Path) -> None:
+    async with three_replicas(cluster, kube, tmp_path) as (replicas, lease_ns):
+        run_id, namespace, job_uid = await run_waiting_on_its_migration(cluster, kube, replicas[1])
+        stopped = replicas[0]
+        stopped.signal(signal.SIGSTOP)  # no API access at all: it cannot renew
+        try:
+            await taken_over(kube, lease_ns, time.monotonic(), ("replica-1", "replica-2"))
+        finally:
+            stopped.signal(signal.SIGCONT)
+        await poll("the woken replica following", lambda: is_role(stopped, "follower"), 30)
+        assert sorted(await roles(replicas)) == ["follower", "follower", "leader"]
+        await finishes_once(cluster, kube, replicas[2], run_id, namespace, job_uid)
+
+
+async def is_role(replica: Runner, role: str) -> bool:
+    return (await roles([replica])) == [role]

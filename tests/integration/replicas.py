@@ -1,0 +1,51 @@
+"""Several runner replicas in one test: one fake API server, one EventListener, one SQLite file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tekton_runner.app import CONTEXT
+from tekton_runner.chain.runtime.leadership import Leadership
+from tekton_runner.models.ids import RunId
+from tekton_runner.models.runs import Run
+from tests.integration.harness import Harness
+
+RUNNER_NS = "tekton-runner"
+# Real time: a follower tries every 0.2 s (a released Lease moves at once), and a leader keeps leading
+# through 40 s without a renewal, so a loaded machine never makes leadership move on its own in a test.
+ELECTION: dict[str, Any] = {
+    "leader_election": True, "lease_duration": 60.0, "lease_renew_deadline": 40.0, "lease_retry_period": 0.2,
+    "handover_seconds": 0.02, "resync_seconds": 3600.0,
+}
+
+
+async def replicas(first: Harness, count: int) -> list[Harness]:
+    """`first` restarted with election on, and count-1 more on its database; the first one leads."""
+    first.fake.add_namespace(RUNNER_NS)
+    await first.stop()
+    first.resync = True
+    await first.start(lease_identity="replica-0", **ELECTION)
+    await leadership(first).wait(True)
+    others = []
+    for number in range(1, count):
+        other = Harness(first.fake, first.listener, first.controllers, first.settings, resync=True)
+        await other.start(lease_identity=f"replica-{number}")
+        others.append(other)
+    return [first, *others]
+
+
+def leadership(replica: Harness) -> Leadership:
+    return replica.orchestrator.leadership
+
+
+async def until_run(replica: Harness, run_id: str, done: Callable[[Run], bool]) -> Run:
+    """The run as this replica reads it once `done` holds; woken by each transition the replica sees."""
+    ctx = replica.http.app[CONTEXT]
+    with ctx.status.hub.wakeups() as wakeup:
+        while True:
+            wakeup.clear()
+            run = await ctx.runs.get(RunId(run_id))
+            if done(run):
+                return run
+            await wakeup.wait()

@@ -36,6 +36,7 @@ bench: install
 	$(BIN)/python -m bench.follow.logs --json bench/follow/last-logs-run.json
 	$(BIN)/python -m bench.scale.run --json bench/scale/last-run.json
 	bash bench/forward/run.sh
+	$(BIN)/python -m bench.failover.run --json bench/failover/last-run.json
 
 # Unit and integration tiers only: no control plane needed.
 test-fast: install

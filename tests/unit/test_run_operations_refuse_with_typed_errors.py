@@ -88,7 +88,8 @@ async def test_a_retry_with_the_same_key_gets_the_first_run_and_starts_no_second
         again = await runs.create_run(request, "key-1")
         assert not first.replayed and again.replayed and again.run.id == first.run.id
         assert d.orchestrator.submitted == [first.run.id]
-        assert [run.id for run in await runs.list(RunsQuery())] == [first.run.id]
+        page, _ = await runs.list(RunsQuery())
+        assert [run.id for run in page] == [first.run.id]
 
 
 async def test_the_same_key_with_another_request_is_idempotency_key_reused(tmp_path: Path) -> None:

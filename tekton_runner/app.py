@@ -221,6 +221,7 @@ def create_app(
             app[CONTEXT], app[ORCHESTRATOR] = ctx, orchestrator
             _serve(app, ctx, orchestrator, view)
             await _add_notifiers(ctx, leadership, session, database)
+            leadership.add("dispatch", orchestrator.dispatcher.send_forever)
             if resync:
                 leadership.add("resync", lambda: orchestrator.resync_forever(settings.resync_seconds))
             if settings.leader_election:

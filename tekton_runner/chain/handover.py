@@ -63,7 +63,7 @@ class Handover:
             return
         orchestrator = self._orchestrator
         if entry.state == RunState.PENDING and run.state is RunState.PENDING:
-            await orchestrator.dispatch_pending(run.id)
+            orchestrator.submit(run)  # wakes the dispatcher, which sends what is pending
         elif entry.state == RunState.DEPLOYING and run.state is RunState.DEPLOYING:
             orchestrator.start_chain(run.id)  # a redeploy stored elsewhere; no-op while its chain runs
         elif entry.state == RunState.DELETED:

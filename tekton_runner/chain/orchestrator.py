@@ -10,14 +10,15 @@ import aiohttp
 
 from ..kube import KubeError
 from ..models.apps import RegisteredApp
-from ..models.ids import RunId, taskrun_name
+from ..models.ids import RunId
 from ..models.locks import KeyedLocks
 from ..models.logcontext import bind_run
 from ..models.runs import Run, RunState
 from ..models.taskruns import APP_ID_LABEL, RUN_ID_LABEL, TaskRunView
 from ..store.runs import RunNotFound
 from .build import adoption, observation, trust
-from .build.requests import dispatch
+from .build.dispatching import Dispatcher
+from .build.pacing import Pace
 from .context import ChainContext
 from .execution.sequence import AppLocks, drive
 from .lifecycle import restoration, retirement
@@ -38,29 +39,21 @@ class Orchestrator:
         self.ctx = ctx
         self.scheduler = scheduler
         self.leadership = leadership
-        self._session = session
         self._app_locks = AppLocks()
         self._run_locks: KeyedLocks[str] = KeyedLocks()
         self._lookouts = Lookouts(scheduler)
+        pace = Pace(min_window=ctx.settings.dispatch_min_window, appear_timeout=ctx.settings.taskrun_appear_timeout)
+        self.dispatcher = Dispatcher(ctx, session, pace, self._lock)
 
     def _lock(self, run_id: str) -> AbstractAsyncContextManager[None]:
         return self._run_locks.hold(run_id)
 
-    async def submit(self, run: Run) -> Run:
-        """Hands a stored run to Tekton now; if that fails it stays pending and the resync retries.
+    def submit(self, run: Run) -> None:
+        """A stored pending run's build request is due: the dispatcher sends it now (dispatching.py).
 
-        On a follower the run stays pending: the leader dispatches it (handover.py)."""
+        On a follower nothing happens here: the leader's dispatcher finds the run stored (handover.py)."""
         if self.leadership.leading:
-            await self.dispatch_pending(run.id)
-        return await self.ctx.runs.get(run.id)
-
-    async def dispatch_pending(self, run_id: RunId) -> None:
-        """Sends the run's build request if the run is still pending when its lock is held."""
-        async with self._lock(run_id):
-            run = await self.ctx.runs.get(run_id)
-            if run.state is RunState.PENDING:
-                with bind_run(run, step="build", taskrun=taskrun_name(run.id)):
-                    await dispatch(self.ctx, self._session, run)
+            self.dispatcher.wake()
 
     def start_chain(self, run_id: RunId) -> bool:
         """Drives the run's chain in this replica while it leads; False when not started (running, or a follower)."""
@@ -161,10 +154,18 @@ class Orchestrator:
                 except trust.Untrusted as error:
                     log.warning("run %s: not its build: %s", run_id, error)
                     return "untrusted"
+                if not run.taskrun_uid and not view.pushed and view.metadata.uid:
+                    self._appeared(view)
                 if await observation.observe(self.ctx, run, view):
                     self.start_chain(run_id)
                     return "deploying"
                 return (await self.ctx.runs.get(run_id)).state.value
+
+    def _appeared(self, view: TaskRunView) -> None:
+        """A requested TaskRun seen for the first time: its creation paces dispatch and frees a place."""
+        now = self.ctx.clock.now()
+        self.dispatcher.pace.appeared(view.metadata.creation_timestamp or now, seen_at=now)
+        self.dispatcher.wake()
 
     async def resync(self) -> bool:
         """Reconciles every live run with the cluster: lost events, lost requests, interrupted chains.
@@ -185,11 +186,10 @@ class Orchestrator:
             if view is not None:
                 if not view.pushed:  # push builds were observed above, after their checks
                     await self._observe(run.id, view)
-            elif run.state is RunState.PENDING:
-                await self.dispatch_pending(run.id)
-            elif taskruns is not None:
+            elif run.state is RunState.BUILDING and taskruns is not None:
                 with bind_run(run, step="build"):
                     await self._check_missing_taskrun(run)
+        await self.dispatcher.send_due(force=True)  # requests stored by an earlier process, or turned away
         for run in await self.ctx.runs.list(states=(RunState.DEPLOYING,), limit=10_000):
             self.start_chain(run.id)  # no-op while its chain is running
         pruned = await self.ctx.events.prune_events(older_than=timedelta(seconds=self.ctx.settings.event_retention))
@@ -225,12 +225,14 @@ class Orchestrator:
             message = "the TaskRun was deleted before it finished"
             reason = "TaskRunDeleted"
         else:
-            since = run.accepted_at or run.created_at
+            # Queued behind other requests, a run could be served only once the EventListener got to it:
+            # while it keeps creating TaskRuns, the wait is counted from its latest one.
+            since = max(run.accepted_at or run.created_at, self.dispatcher.pace.last_appeared or run.created_at)
             if self.ctx.clock.now() - since < timedelta(seconds=self.ctx.settings.taskrun_appear_timeout):
                 return
             message = (f"the EventListener accepted the request (eventID {run.event_id}) but no TaskRun"
-                       f" appeared within {self.ctx.settings.taskrun_appear_timeout:.0f}s;"
-                       " check the EventListener's log for template or permission errors")
+                       f" appeared within {self.ctx.settings.taskrun_appear_timeout:.0f}s of it or of the"
+                       " EventListener's latest TaskRun; check its log for template or permission errors")
             reason = "TaskRunNotCreated"
         async with self._lock(run.id):
             fresh = await self.ctx.runs.get(run.id)

@@ -211,6 +211,11 @@ class Settings(BaseSettings):
     resync_seconds: float = 30.0
     taskrun_appear_timeout: float = 120.0  # an accepted build request must yield a TaskRun by then
     dispatch_deadline: float = 600.0  # how long an unaccepted build request is retried
+    # Build requests the EventListener may hold before its TaskRun rate is measured (chain/build/pacing.py);
+    # then as many as it is seen to turn into TaskRuns in half the appear timeout.
+    dispatch_min_window: int = Field(default=20, ge=1)
+    dispatch_retry_delay: float = Field(default=1.0, ge=0)  # back-off while the EventListener turns requests away
+    dispatch_retry_max_delay: float = Field(default=30.0, ge=0)
     ready_timeout: float = 300.0  # dependency / migration / app readiness
     poll_interval: float = 2.0  # how often readiness is read back from the cluster
     external_port_range: PortRange = (18000, 18999)

@@ -48,7 +48,7 @@ class Runs:
         self._orchestrator = orchestrator
 
     async def create_run(self, spec: RunSpec, idempotency_key: str | None = None) -> Submission:
-        """Checks what only the runner can check, stores the run and hands it to Tekton.
+        """Checks what only the runner can check and stores the run, whose build request is then sent.
 
         Raises IdempotencyKeyReused, InvalidField (source) or PortTaken; a retry with the same key and
         request gets the run the first one made."""
@@ -62,7 +62,8 @@ class Runs:
             run = await self._store(run_id, spec, idempotency_key)
         except stored.DuplicateRequest as duplicate:  # the same key raced in from another request
             return _replay(await self._runs.get(duplicate.run_id), spec)
-        return Submission(await self._orchestrator.submit(run))
+        self._orchestrator.submit(run)  # sent by the dispatcher; the answer does not wait for Tekton
+        return Submission(run)
 
     async def redeploy(self, run_id: str, idempotency_key: str | None = None) -> Submission:
         """Deploys an ended run's digest-pinned image again as a new run, without a build.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 import aiosqlite
@@ -13,6 +14,15 @@ from ..models.progress import Progress, Subject
 from ..models.runs import Endpoint, Run, RunState, Step, StepName, StepState
 from ..models.spec import RunSpec
 from .database import Database, from_text
+
+
+@dataclass(frozen=True)
+class BuildQueue:
+    """Build requests of /run runs: the oldest unsent ones, how many wait unsent, how many wait for a TaskRun."""
+
+    next_ids: list[RunId]
+    unsent: int
+    at_eventlistener: int
 
 
 class RunNotFound(LookupError):
@@ -120,6 +130,19 @@ class RunStore:
         for step_row in step_rows:
             by_run[step_row["run_id"]].append(_step_from_row(step_row))
         return [_run_from_row(row, by_run[row["id"]]) for row in rows]
+
+    async def build_queue(self, limit: int) -> BuildQueue:
+        """Pending requested runs, oldest first (push builds and redeploys never wait for a request)."""
+        requested = "state = ? AND pushed = 0 AND redeploy_of IS NULL"
+        rows = await self._db.fetch_all(f"SELECT id FROM runs WHERE {requested} ORDER BY created_at, id LIMIT ?",
+                                        (RunState.PENDING.value, limit))
+        unsent = await self._db.fetch_one(f"SELECT COUNT(*) AS n FROM runs WHERE {requested}",
+                                          (RunState.PENDING.value,))
+        accepted = await self._db.fetch_one(
+            "SELECT COUNT(*) AS n FROM runs WHERE state = ? AND pushed = 0 AND taskrun_uid IS NULL",
+            (RunState.BUILDING.value,))
+        return BuildQueue(next_ids=[RunId(row["id"]) for row in rows], unsent=unsent["n"] if unsent else 0,
+                          at_eventlistener=accepted["n"] if accepted else 0)
 
     async def latest_succeeded(self, workspace: str, app: str) -> Run | None:
         runs = await self.list(states=[RunState.SUCCEEDED], workspace=workspace, app=app, limit=1)

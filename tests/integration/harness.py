@@ -103,12 +103,21 @@ class Harness:
         return self.http.app[ORCHESTRATOR]
 
     async def settle(self) -> None:
-        """Waits until every chain and event task the runner started has finished."""
+        """Waits until stored build requests had a pass of the dispatcher and every chain and event task the
+        runner started has finished."""
+        await self.dispatched()
         await self.orchestrator.scheduler.wait_idle()
 
+    async def dispatched(self) -> None:
+        """Returns after a dispatch pass that began after this call: requests stored before it were sent
+        (unless paced or backed off)."""
+        await self.orchestrator.dispatcher.send_due()
+
     async def post_run(self, spec: Json) -> Json:
+        """POST /run, then a dispatch pass: the answer is the run as stored before its request was sent."""
         response = await self.http.post("/run", json=spec)
         assert response.status == 202, await response.text()
+        await self.dispatched()
         return dict(await response.json())
 
     async def run(self, run_id: str) -> Json:

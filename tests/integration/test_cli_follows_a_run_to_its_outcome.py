@@ -60,7 +60,7 @@ POLLING = ("--poll-interval", "0.05")  # progress read by polling GET /runs/{id}
 
 async def _submitted(cli: Cli) -> str:
     line = await cli.line_starting("run r-")
-    assert line.endswith("submitted (building)"), line
+    assert line.endswith("submitted (pending)"), line  # answered once stored, before Tekton has it
     return line.split()[1]
 
 

@@ -23,6 +23,7 @@ async def test_retry_with_the_list_instead_of_the_type_is_the_same_request(harne
     again = await harness.http.post("/run", json=retried, headers=headers)
     assert again.status == 200, await again.text()
     assert (await again.json())["run_id"] == (await first.json())["run_id"]
+    await harness.settle()
     assert len(harness.listener.received) == 1
 
 

@@ -41,7 +41,7 @@ async def test_uploaded_zip_is_served_to_the_build_exactly_once(harness: Harness
     assert first.status == 200 and await first.read() == archive
     again = await harness.http.get("/" + path)
     assert again.status == 404
-    assert run["state"] == "building"
+    assert (await harness.run(run["run_id"]))["state"] == "building"
 
 
 async def test_zip_slip_member_is_refused(harness: Harness) -> None:

@@ -50,9 +50,8 @@ class StubOrchestrator:
     deleted: list[RunId] = field(default_factory=list)
     removed_workspaces: list[str] = field(default_factory=list)
 
-    async def submit(self, run: Run) -> Run:
+    def submit(self, run: Run) -> None:
         self.submitted.append(run.id)
-        return run
 
     async def delete(self, run_id: RunId) -> Run:
         raise AssertionError("not expected")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from enum import Enum
 
 import aiohttp
 
@@ -28,25 +29,37 @@ async def archive_url(ctx: ChainContext, run: Run) -> str:
     return f"{ctx.settings.base_url}/sources/archive/{token}"
 
 
-async def dispatch(ctx: ChainContext, session: aiohttp.ClientSession, run: Run) -> None:
-    """One attempt to hand the build to Tekton; a temporary failure leaves the run pending for resync."""
+class Sent(Enum):
+    """What one attempt to hand a build to Tekton came to."""
+
+    ACCEPTED = "accepted"
+    RETRY = "retry"  # the EventListener could not take it now; the run stays pending
+    FAILED = "failed"
+
+
+async def dispatch(ctx: ChainContext, session: aiohttp.ClientSession, run: Run, *, first_attempt: datetime,
+                   ahead: int = 0) -> Sent:
+    """One attempt to hand the build to Tekton; a temporary failure leaves the run pending until
+    `dispatch_deadline` after `first_attempt`. `ahead`: accepted requests still waiting for their TaskRuns."""
     try:
         accepted = await send_build_request(
             session, ctx.settings.eventlistener_url, run, archive_url=await archive_url(ctx, run)
         )
     except DispatchError as error:
-        expired = ctx.clock.now() - run.created_at > timedelta(seconds=ctx.settings.dispatch_deadline)
+        expired = ctx.clock.now() - first_attempt > timedelta(seconds=ctx.settings.dispatch_deadline)
         if error.temporary and not expired:
             ctx.metrics.dispatch_total.labels("retry").inc()
             await ctx.status.build_requeued(run.id, reason="EventListenerUnavailable", message=f"{error}; will retry")
-            return
+            return Sent.RETRY
         ctx.metrics.dispatch_total.labels("failed").inc()
         reason = "EventListenerUnavailable" if error.temporary else "BuildRequestRejected"
         await ctx.status.build_failed(run, reason=reason, message=str(error))
-        return
+        return Sent.FAILED
     ctx.metrics.dispatch_total.labels("accepted").inc()
+    queued = f"; queued behind {ahead} build requests at the EventListener" if ahead else ""
     build = run.step(StepName.BUILD).model_copy(update={
         "state": StepState.RUNNING, "reason": "Accepted", "started_at": ctx.clock.now(), "attempts": 1,
-        "message": f"EventListener accepted the request (eventID {accepted.event_id})",
+        "message": f"EventListener accepted the request (eventID {accepted.event_id}){queued}",
     })
     await ctx.status.build_accepted(run.id, accepted.event_id, build)
+    return Sent.ACCEPTED

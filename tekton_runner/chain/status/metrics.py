@@ -14,6 +14,7 @@ STAGE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 180
 # distinct values per stage, each a short identifier; the rest are counted as "Other".
 MAX_REASONS_PER_STAGE = 25
 ERROR_KINDS = ("temporary", "kube", "workspace", "internal")
+DISPATCH_QUEUES = ("runner", "eventlistener")
 NOTIFY_TARGETS = ("cloudevents", "github")  # the names of chain/status/notifying.py's targets
 _REASON = re.compile(r"^[A-Za-z][A-Za-z0-9:]{0,47}$")
 
@@ -24,6 +25,7 @@ class Metrics:
     stage_seconds: Histogram
     events_total: Counter
     dispatch_total: Counter
+    dispatch_queue: Gauge
     runs_total: Counter
     chains_active: Gauge
     failures_total: Counter
@@ -71,6 +73,8 @@ class Metrics:
             self.runs_total.labels(state.value)
         for dispatched in ("accepted", "retry", "failed"):
             self.dispatch_total.labels(dispatched)
+        for where in DISPATCH_QUEUES:
+            self.dispatch_queue.labels(where)
         for resynced in ("succeeded", "failed"):
             self.resync_total.labels(resynced)
         for target in NOTIFY_TARGETS:
@@ -95,6 +99,11 @@ class Metrics:
             dispatch_total=Counter(
                 "tekton_runner_dispatch_total", "Build requests sent to the EventListener, by outcome",
                 ["outcome"], registry=registry,
+            ),
+            dispatch_queue=Gauge(
+                "tekton_runner_dispatch_queue",
+                "Build requests waiting: in the runner (not sent yet) or at the EventListener (no TaskRun yet)",
+                ["where"], registry=registry,
             ),
             runs_total=Counter(
                 "tekton_runner_runs_total", "Runs that ended, by final state", ["state"], registry=registry,

@@ -101,7 +101,8 @@ IDEMPOTENCY_KEY = Param("Idempotency-Key", "header", {"type": "string", "minLeng
 
 OPERATIONS = (
     Operation("post", "/run", "Start a run: build with Tekton, then deploy into ws-<workspace>",
-              {202: ("Stored and handed to Tekton", api.RunSummary),
+              {202: ("Stored, `pending`: the build request is sent from the stored run (GET /runs/{id} shows"
+                     " `building` and the eventID once the EventListener accepted it)", api.RunSummary),
                200: ("A retry with the same Idempotency-Key: the run the first request created", api.RunSummary)},
               (*JSON_BODY, 409), body=RunSpec, params=(IDEMPOTENCY_KEY,)),
     Operation("post", "/runs/{run_id}/redeploy",

@@ -42,8 +42,8 @@ def not_found(rtype: ResourceType, name: str) -> ApiError:
     return ApiError(404, "NotFound", f'{rtype.qualified} "{name}" not found', details)
 
 
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _wall_clock() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
 
 
 @dataclass
@@ -55,6 +55,10 @@ class ObjectStore:
     applied: dict[Key, dict[str, Json]] = field(default_factory=dict)
     resource_version: int = 1000  # the last one handed out; every write takes the next
     on_change: ChangeHook | None = None
+    now: Callable[[], datetime.datetime] = _wall_clock  # what stamps creationTimestamp (a test's fake clock)
+
+    def _now(self) -> str:
+        return self.now().strftime("%Y-%m-%dT%H:%M:%SZ")
 
     @staticmethod
     def key(rtype: ResourceType, namespace: str | None, name: str) -> Key:
@@ -102,7 +106,7 @@ class ObjectStore:
         if before is not None and obj == before:
             return copy.deepcopy(before)
         if before is None:
-            meta.update(uid=str(uuid.uuid4()), creationTimestamp=_now(), generation=1)
+            meta.update(uid=str(uuid.uuid4()), creationTimestamp=self._now(), generation=1)
         elif merging.spec_changed(before, obj):
             meta["generation"] = int(old_meta.get("generation", 1)) + 1
         meta["resourceVersion"] = self._bump()
@@ -116,7 +120,7 @@ class ObjectStore:
 
     def _record_manager(self, obj: Json, manager: str, operation: str) -> None:
         entries = [entry for entry in obj["metadata"].get("managedFields", []) if entry["manager"] != manager]
-        entries.append({"manager": manager, "operation": operation, "apiVersion": obj["apiVersion"], "time": _now()})
+        entries.append({"manager": manager, "operation": operation, "apiVersion": obj["apiVersion"], "time": self._now()})
         obj["metadata"]["managedFields"] = entries
 
     def create(self, rtype: ResourceType, namespace: str | None, body: Json, manager: str | None) -> Json:

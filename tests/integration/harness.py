@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -33,36 +34,58 @@ DIGEST = "sha256:" + "ab" * 32
 
 @dataclass
 class StubEventListener:
-    """Answers like a Triggers EventListener and, like its TriggerTemplate, creates the TaskRun."""
+    """Answers like a Triggers EventListener and, like its TriggerTemplate, creates the TaskRun.
+
+    With `backlog` set, it answers at once but only queues the TaskRun, as a throttled EventListener does;
+    `create_backlog(n)` then creates the next n, oldest first."""
 
     fake: FakeKubeApi
     status: int = 202
     create_taskruns: bool = True
     received: list[tuple[CIMultiDict[str], Json]] = field(default_factory=list)
+    backlog: list[tuple[Json, str]] | None = None
+    held: asyncio.Event | None = None  # when set, requests are answered only once this event is set
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.received.append((CIMultiDict(request.headers), body))
+        if self.held is not None:
+            await self.held.wait()
         if self.status != 202:
             return web.json_response({"errorMessage": "unavailable"}, status=self.status)
         event_id = str(uuid.uuid4())
-        name = f"build-{body['run_id']}"
-        if self.create_taskruns and self.fake.get_object("taskruns", name, BUILD_NS) is None:
-            self.fake.put_object({
-                "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
-                "metadata": {"name": name, "namespace": BUILD_NS, "uid": str(uuid.uuid4()), "labels": {
-                    "tekton-runner.io/run-id": body["run_id"], "tekton-runner.io/workspace": body["workspace"],
-                    "tekton-runner.io/app": body["app"], "triggers.tekton.dev/triggers-eventid": event_id,
-                    "triggers.tekton.dev/eventlistener": "tekton-runner",
-                    "triggers.tekton.dev/trigger": "tekton-runner-build-request"}},
-                "spec": {"taskRef": {"name": "tekton-runner-build"}, "params": [
-                    {"name": "SOURCE_TYPE", "value": body["source_type"]},
-                    {"name": "IMAGE", "value": body["image"]}]},
-                "status": {"podName": "", "conditions": [
-                    {"type": "Succeeded", "status": "Unknown", "reason": "Running", "message": ""}]},
-            })
+        if self.backlog is not None:
+            self.backlog.append((body, event_id))
+        elif self.create_taskruns:
+            self.create_taskrun(body, event_id)
         return web.json_response({"eventListener": "tekton-runner", "namespace": BUILD_NS,
                                   "eventListenerUID": "", "eventID": event_id}, status=202)
+
+    def create_backlog(self, count: int) -> int:
+        """Creates the TaskRuns of the next `count` queued requests; returns how many it created."""
+        assert self.backlog is not None
+        due, self.backlog[:count] = self.backlog[:count], []
+        for body, event_id in due:
+            self.create_taskrun(body, event_id)
+        return len(due)
+
+    def create_taskrun(self, body: Json, event_id: str) -> None:
+        name = f"build-{body['run_id']}"
+        if self.fake.get_object("taskruns", name, BUILD_NS) is not None:
+            return
+        self.fake.put_object({
+            "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
+            "metadata": {"name": name, "namespace": BUILD_NS, "uid": str(uuid.uuid4()), "labels": {
+                "tekton-runner.io/run-id": body["run_id"], "tekton-runner.io/workspace": body["workspace"],
+                "tekton-runner.io/app": body["app"], "triggers.tekton.dev/triggers-eventid": event_id,
+                "triggers.tekton.dev/eventlistener": "tekton-runner",
+                "triggers.tekton.dev/trigger": "tekton-runner-build-request"}},
+            "spec": {"taskRef": {"name": "tekton-runner-build"}, "params": [
+                {"name": "SOURCE_TYPE", "value": body["source_type"]},
+                {"name": "IMAGE", "value": body["image"]}]},
+            "status": {"podName": "", "conditions": [
+                {"type": "Succeeded", "status": "Unknown", "reason": "Running", "message": ""}]},
+        })
 
 
 @dataclass

@@ -14,9 +14,9 @@ from ..models.ids import RunId
 from ..models.locks import KeyedLocks
 from ..models.logcontext import bind_run
 from ..models.runs import Run, RunState
-from ..models.taskruns import APP_ID_LABEL, RUN_ID_LABEL, TaskRunView
+from ..models.taskruns import APP_ID_LABEL, TaskRunView
 from ..store.runs import RunNotFound
-from .build import adoption, observation, trust
+from .build import adoption, listing, observation, trust
 from .build.dispatching import Dispatcher
 from .build.pacing import Pace
 from .context import ChainContext
@@ -28,6 +28,7 @@ from .runtime.lookouts import Lookouts
 from .runtime.scheduler import Scheduler
 
 log = logging.getLogger("tekton_runner.orchestrator")
+PAGE = 100  # live runs a resync reads at once; their TaskRuns are one LIST
 
 
 class Orchestrator:
@@ -170,28 +171,60 @@ class Orchestrator:
     async def resync(self) -> bool:
         """Reconciles every live run with the cluster: lost events, lost requests, interrupted chains.
 
-        False when the TaskRuns could not be listed (the pass then only re-sends pending requests)."""
-        taskruns = await self._labelled_taskruns()
-        apps: dict[str, RegisteredApp | None] = {}
-        for pushed in (taskruns or {}).values():
-            if pushed.pushed and pushed.app_id:  # a push build whose events were lost is still found
-                if pushed.app_id not in apps:
-                    apps[pushed.app_id] = await self.ctx.apps.get(pushed.app_id)
-                registered = apps[pushed.app_id]
-                if registered is not None:
-                    await self._take_push(registered, pushed)
-        waiting = await self.ctx.runs.list(states=(RunState.PENDING, RunState.BUILDING), limit=10_000)
-        for run in waiting:
-            view = taskruns.get(run.id) if taskruns is not None else None
-            if view is not None:
-                if not view.pushed:  # push builds were observed above, after their checks
-                    await self._observe(run.id, view)
-            elif run.state is RunState.BUILDING and taskruns is not None:
-                with bind_run(run, step="build"):
-                    await self._check_missing_taskrun(run)
+        Live runs are read a page at a time and only their TaskRuns are listed (build/listing.py). False
+        when TaskRuns could not be listed (the pass then still sends pending requests)."""
+        pushes = await self._resync_pushes()
+        complete = pushes is not None
+        after: str | None = None
+        while page := await self.ctx.runs.page((RunState.PENDING, RunState.BUILDING), after=after, limit=PAGE):
+            after = page[-1].id
+            try:
+                requested: dict[str, TaskRunView] | None = await listing.taskruns_of_runs(
+                    self.ctx, [run.id for run in page if not run.pushed])
+            except KubeError as error:
+                log.warning("resync: cannot list TaskRuns: %s", error.message)
+                requested, complete = None, False
+            for run in page:
+                await self._resync_build(run, requested, pushes)
         await self.dispatcher.send_due(force=True)  # requests stored by an earlier process, or turned away
-        for run in await self.ctx.runs.list(states=(RunState.DEPLOYING,), limit=10_000):
-            self.start_chain(run.id)  # no-op while its chain is running
+        after = None
+        while page := await self.ctx.runs.page((RunState.DEPLOYING,), after=after, limit=PAGE):
+            after = page[-1].id
+            for run in page:
+                self.start_chain(run.id)  # no-op while its chain is running
+        await self._housekeeping()
+        return complete
+
+    async def _resync_build(self, run: Run, requested: dict[str, TaskRunView] | None,
+                            pushes: dict[str, TaskRunView] | None) -> None:
+        views = pushes if run.pushed else requested
+        if views is None:  # not listed: nothing can be concluded about this run in this pass
+            return
+        view = views.get(run.id)
+        if view is not None:
+            if not view.pushed:  # push builds were observed in _resync_pushes, after their checks
+                await self._observe(run.id, view)
+        elif run.state is RunState.BUILDING:
+            with bind_run(run, step="build"):
+                await self._check_missing_taskrun(run)
+
+    async def _resync_pushes(self) -> dict[str, TaskRunView] | None:
+        """Push builds of registered apps not yet recorded or still live, taken as their events would be
+        (a push whose events were lost is still found); None when they could not be listed."""
+        registered = {app.id: app for app in await self.ctx.apps.all()}
+        try:
+            views = await listing.push_taskruns(self.ctx, sorted(registered))
+        except KubeError as error:
+            log.warning("resync: cannot list push TaskRuns: %s", error.message)
+            return None
+        by_run = {view.run_id: view for view in views if view.run_id}
+        ended = await self.ctx.runs.ended(list(by_run))
+        for run_id, view in by_run.items():
+            if run_id not in ended and view.app_id in registered:
+                await self._take_push(registered[view.app_id], view)
+        return by_run
+
+    async def _housekeeping(self) -> None:
         pruned = await self.ctx.events.prune_events(older_than=timedelta(seconds=self.ctx.settings.event_retention))
         if pruned:
             log.info("forgot %d processed events older than %.0fs", pruned, self.ctx.settings.event_retention)
@@ -200,25 +233,12 @@ class Orchestrator:
             log.info("run %s: objects of app %s/%s applied again", run.id, run.workspace, run.app)
         for workspace in await retirement.expire_idle(self.ctx):
             log.info("workspace %s removed after %ss without runs", workspace, self.ctx.settings.workspaces.idle_ttl)
-        return taskruns is not None
 
     async def delete_workspace(self, workspace: str) -> dict[str, object]:
         """Stops the workspace's chains, then removes it with its runs' objects and ports."""
         for run in await self.ctx.runs.list(states=(RunState.DEPLOYING,), workspace=workspace, limit=10_000):
             await self.scheduler.cancel(f"chain:{run.id}")
         return await retirement.retire(self.ctx, workspace)
-
-    async def _labelled_taskruns(self) -> dict[str, TaskRunView] | None:
-        items = []
-        try:
-            for label in (RUN_ID_LABEL, APP_ID_LABEL):
-                items += await self.ctx.kube.list("tekton.dev/v1", "TaskRun",
-                                                  namespace=self.ctx.settings.build_namespace, has_label=label)
-        except KubeError as error:
-            log.warning("resync: cannot list TaskRuns: %s", error.message)
-            return None
-        views = [TaskRunView.model_validate(item) for item in items]
-        return {view.run_id: view for view in views if view.run_id}
 
     async def _check_missing_taskrun(self, run: Run) -> None:
         if run.taskrun_uid:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import copy
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -120,11 +120,18 @@ class Kube:
     async def list(
         self, api_version: str, kind: str, *, namespace: str | None = None,
         labels: Mapping[str, str] | None = None, has_label: str | None = None,
+        label_in: tuple[str, Collection[str]] | None = None,
     ) -> list[KubeObject]:
-        """Objects matching every `labels` pair and carrying `has_label` (any value)."""
+        """Objects matching every `labels` pair, carrying `has_label` (any value) and, with
+        `label_in=(key, values)`, whose `key` label is one of `values` (none: nothing is asked for)."""
         terms = [_selector(labels)] if labels else []
         if has_label:
             terms.append(has_label)
+        if label_in is not None:
+            key, values = label_in
+            if not values:
+                return []
+            terms.append(f"{key} in ({','.join(sorted(values))})")
         query = [("labelSelector", ",".join(terms))] if terms else []
         result = await self._call("GET", resource(api_version, kind).collection(namespace), query=query)
         return list(cast(KubeObject, result).get("items") or [])

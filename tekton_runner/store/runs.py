@@ -25,6 +25,13 @@ class BuildQueue:
     at_eventlistener: int
 
 
+@dataclass(frozen=True)
+class WorkspaceRuns:
+    workspace: str
+    latest: datetime | None
+    live: int
+
+
 class RunNotFound(LookupError):
     pass
 
@@ -120,13 +127,16 @@ class RunStore:
         rows = await self._db.fetch_all(
             f"SELECT * FROM runs {where} ORDER BY created_at DESC, id DESC LIMIT ?", (*params, limit)
         )
+        return await self._with_steps(rows)
+
+    async def _with_steps(self, rows: builtins.list[aiosqlite.Row]) -> builtins.list[Run]:
         if not rows:
             return []
         ids = [row["id"] for row in rows]
         step_rows = await self._db.fetch_all(
             f"SELECT * FROM steps WHERE run_id IN ({', '.join('?' * len(ids))})", ids
         )
-        by_run: dict[str, list[Step]] = {run_id: [] for run_id in ids}
+        by_run: dict[str, builtins.list[Step]] = {run_id: [] for run_id in ids}
         for step_row in step_rows:
             by_run[step_row["run_id"]].append(_step_from_row(step_row))
         return [_run_from_row(row, by_run[row["id"]]) for row in rows]
@@ -143,6 +153,50 @@ class RunStore:
             (RunState.BUILDING.value,))
         return BuildQueue(next_ids=[RunId(row["id"]) for row in rows], unsent=unsent["n"] if unsent else 0,
                           at_eventlistener=accepted["n"] if accepted else 0)
+
+    async def page(
+        self, states: Iterable[RunState], *, after: str | None = None, limit: int = 500,
+    ) -> builtins.list[Run]:
+        """Runs in `states` with ids above `after`, by id: a resync reads live runs a page at a time."""
+        wanted = [state.value for state in states]
+        rows = await self._db.fetch_all(
+            f"SELECT * FROM runs WHERE state IN ({', '.join('?' * len(wanted))}) AND id > ? ORDER BY id LIMIT ?",
+            (*wanted, after or "", limit),
+        )
+        return await self._with_steps(rows)
+
+    async def ended(self, run_ids: builtins.list[str]) -> set[str]:
+        """Those of `run_ids` stored in a final state (neither unknown nor live)."""
+        found: set[str] = set()
+        live = (RunState.PENDING.value, RunState.BUILDING.value, RunState.DEPLOYING.value)
+        for start in range(0, len(run_ids), 500):
+            chunk = run_ids[start:start + 500]
+            rows = await self._db.fetch_all(
+                f"SELECT id FROM runs WHERE id IN ({', '.join('?' * len(chunk))}) AND state NOT IN (?, ?, ?)",
+                (*chunk, *live))
+            found.update(row["id"] for row in rows)
+        return found
+
+    async def newest_per_app(self) -> builtins.list[Run]:
+        """The newest run of every app (one row per app reaches Python; ties on the time go to the higher id)."""
+        rows = await self._db.fetch_all(
+            "SELECT r.* FROM runs r JOIN (SELECT workspace, app, MAX(created_at) AS newest FROM runs"
+            " GROUP BY workspace, app) n ON r.workspace = n.workspace AND r.app = n.app AND r.created_at = n.newest"
+            " ORDER BY r.id DESC"
+        )
+        newest: dict[tuple[str, str], aiosqlite.Row] = {}
+        for row in rows:
+            newest.setdefault((row["workspace"], row["app"]), row)
+        return await self._with_steps(list(newest.values()))
+
+    async def workspace_activity(self) -> builtins.list[WorkspaceRuns]:
+        """Per workspace with runs not deleted: the latest change of any of them and how many are live."""
+        live = (RunState.PENDING.value, RunState.BUILDING.value, RunState.DEPLOYING.value)
+        rows = await self._db.fetch_all(
+            "SELECT workspace, MAX(updated_at) AS latest, SUM(CASE WHEN state IN (?, ?, ?) THEN 1 ELSE 0 END) AS live"
+            " FROM runs WHERE state <> ? GROUP BY workspace", (*live, RunState.DELETED.value),
+        )
+        return [WorkspaceRuns(row["workspace"], from_text(row["latest"]), int(row["live"])) for row in rows]
 
     async def latest_succeeded(self, workspace: str, app: str) -> Run | None:
         runs = await self.list(states=[RunState.SUCCEEDED], workspace=workspace, app=app, limit=1)

@@ -120,7 +120,8 @@ class ObjectStore:
 
     def _record_manager(self, obj: Json, manager: str, operation: str) -> None:
         entries = [entry for entry in obj["metadata"].get("managedFields", []) if entry["manager"] != manager]
-        entries.append({"manager": manager, "operation": operation, "apiVersion": obj["apiVersion"], "time": self._now()})
+        entries.append({"manager": manager, "operation": operation, "apiVersion": obj["apiVersion"],
+                        "time": self._now()})
         obj["metadata"]["managedFields"] = entries
 
     def create(self, rtype: ResourceType, namespace: str | None, body: Json, manager: str | None) -> Json:

@@ -92,9 +92,10 @@ async def _every_flow(harness: Harness) -> None:
     await harness.send_event(harness.finish_taskrun(failing), "successful")
     await harness.settle()
     assert (await harness.run(failing))["state"] == "failed"
-    await harness.orchestrator.resync()  # lists TaskRuns
+    building = (await harness.post_run(spec(app={"name": "other", "port": 8080})))["run_id"]
+    await harness.orchestrator.resync()  # lists the TaskRuns of live runs
     await _read_logs(harness, first["run_id"])
-    for run_id in (first["run_id"], failing):  # the newer run owns the shared Secret: both are deleted
+    for run_id in (first["run_id"], failing, building):  # the newer run owns the shared Secret: both are deleted
         assert (await harness.http.delete(f"/runs/{run_id}")).status == 200  # TaskRun and owned objects
     assert (await harness.http.get("/workspaces")).status == 200  # lists namespaces
     assert (await harness.http.delete("/workspaces/demo")).status == 200  # deletes the namespace

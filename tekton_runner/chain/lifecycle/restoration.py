@@ -24,10 +24,7 @@ RESTORED_STEPS = (StepName.DEPENDENCY, StepName.APP, StepName.FORWARD)
 
 async def live_apps(ctx: ChainContext) -> list[Run]:
     """The newest run of every app whose newest run succeeded."""
-    newest: dict[tuple[str, str], Run] = {}
-    for run in await ctx.runs.list(limit=100_000):  # newest first
-        newest.setdefault((run.workspace, run.app), run)
-    return [run for run in newest.values() if run.state is RunState.SUCCEEDED]
+    return [run for run in await ctx.runs.newest_per_app() if run.state is RunState.SUCCEEDED]
 
 
 async def restore_missing(ctx: ChainContext) -> list[Run]:

@@ -10,7 +10,6 @@ from ...workspaces import WorkspaceActivity, expired_workspaces
 from ..context import ChainContext
 
 log = logging.getLogger("tekton_runner.workspaces")
-LIVE = (RunState.PENDING, RunState.BUILDING, RunState.DEPLOYING)
 
 # The reason of runs ended because their workspace was removed (their objects went with it).
 WORKSPACE_DELETED = "WorkspaceDeleted"
@@ -35,19 +34,8 @@ async def retire(ctx: ChainContext, workspace: str) -> dict[str, object]:
 
 
 async def activity(ctx: ChainContext) -> list[WorkspaceActivity]:
-    """The latest run change per workspace, and how many of its runs are still live."""
-    latest: dict[str, WorkspaceActivity] = {}
-    for run in await ctx.runs.list(limit=100_000):
-        if run.state is RunState.DELETED:
-            continue
-        seen = latest.get(run.workspace)
-        live = 1 if run.state in LIVE else 0
-        if seen is None:
-            latest[run.workspace] = WorkspaceActivity(run.workspace, run.updated_at, live)
-        else:
-            newest = max(seen.last_activity or run.updated_at, run.updated_at)
-            latest[run.workspace] = WorkspaceActivity(run.workspace, newest, seen.active_runs + live)
-    return list(latest.values())
+    """The latest run change per workspace, and how many of its runs are still live (one row each)."""
+    return [WorkspaceActivity(row.workspace, row.latest, row.live) for row in await ctx.runs.workspace_activity()]
 
 
 async def expire_idle(ctx: ChainContext, *, now: datetime | None = None) -> list[str]:

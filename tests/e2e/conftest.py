@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,10 +152,9 @@ async def event_sink(cluster: Cluster, kube: KubeAPI) -> AsyncIterator[EventSink
         await sink.stop()
 
 
-@pytest.fixture
-async def runner(cluster: Cluster, kube: KubeAPI, tmp_path: Path) -> AsyncIterator[Runner]:
-    """`tekton-runner serve` against the local plane, with Tekton's events sink pointed at it."""
-    proc = Runner(cluster.env, tmp_path / "runner")
+@asynccontextmanager
+async def serving(kube: KubeAPI, proc: Runner) -> AsyncIterator[Runner]:
+    """Starts `proc`, points Tekton's events sink at it and waits until its events arrive; closes it after."""
     await proc.start()
     try:
         await kube.set_events_sink(proc.events_sink)
@@ -167,3 +167,10 @@ async def runner(cluster: Cluster, kube: KubeAPI, tmp_path: Path) -> AsyncIterat
         yield proc
     finally:
         await proc.close()
+
+
+@pytest.fixture
+async def runner(cluster: Cluster, kube: KubeAPI, tmp_path: Path) -> AsyncIterator[Runner]:
+    """`tekton-runner serve` against the local plane, with Tekton's events sink pointed at it."""
+    async with serving(kube, Runner(cluster.env, tmp_path / "runner")) as proc:
+        yield proc

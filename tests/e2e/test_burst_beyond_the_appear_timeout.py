@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Cluster, prove_sink
+from tests.e2e.conftest import Cluster, serving
 from tests.e2e.kubeapi import KubeAPI, poll, taskrun_path
 from tests.e2e.runner import Runner, run_spec
 from tests.e2e.workspace import new_workspace
@@ -30,18 +30,8 @@ BURST, APPEAR_TIMEOUT = 100, 10
 async def paced_runner(cluster: Cluster, kube: KubeAPI, tmp_path: Path) -> AsyncIterator[Runner]:
     proc = Runner(cluster.env, tmp_path / "runner")
     proc.env["TEKTON_RUNNER_TASKRUN_APPEAR_TIMEOUT"] = str(APPEAR_TIMEOUT)
-    await proc.start()
-    try:
-        await kube.set_events_sink(proc.events_sink)
-        baseline = await proc.events_counted(None, "unmatched")
-
-        async def received(_name: str) -> bool:
-            return await proc.events_counted(None, "unmatched") > baseline
-
-        await prove_sink(kube, received)
+    async with serving(kube, proc):
         yield proc
-    finally:
-        await proc.close()
 
 
 def _created(taskrun: dict[str, object]) -> datetime:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.conftest import ROOT, Cluster, prove_sink
+from tests.e2e.conftest import ROOT, Cluster, serving
 from tests.e2e.kubeapi import KubeAPI
 from tests.e2e.runner import Runner
 from tests.e2e.test_runner_full_flow import (  # noqa: F401  (collected again here, under the ServiceAccount)
@@ -84,22 +84,12 @@ def test_the_token_is_the_service_accounts_and_is_held_to_its_roles(cluster: Clu
 async def runner(cluster: Cluster, kube: KubeAPI, installed: Path, tmp_path: Path) -> AsyncIterator[Runner]:
     """`tekton-runner serve` whose only credential is the ServiceAccount token; Tekton's sink points at it."""
     proc = Runner({**cluster.env, "KUBECONFIG": str(installed)}, tmp_path / "runner")
-    await proc.start()
-    try:
-        await kube.set_events_sink(proc.events_sink)
-        baseline = await proc.events_counted(None, "unmatched")
-
-        async def received(_name: str) -> bool:
-            return await proc.events_counted(None, "unmatched") > baseline
-
-        await prove_sink(kube, received)
+    async with serving(kube, proc):
         async with proc.session.get(f"{proc.base_url}/readyz") as ready:
             assert ready.status == 200, await ready.text()
         yield proc
         async with proc.session.get(f"{proc.base_url}/workspaces") as listed:
             assert listed.status == 200, await listed.text()  # lists namespaces
-    finally:
-        await proc.close()
     log = await proc.log_tail(400) if proc.log_path.exists() else ""
     # A 403 as a status, not as the milliseconds of a timestamp (",403").
     assert "Forbidden" not in log and not re.search(r"(?<![,.\d])403(?!\d)", log), log

@@ -46,10 +46,16 @@ async def test_burst_larger_than_the_appear_timeout_fails_no_run(
     run_ids = await asyncio.gather(*(paced_runner.post_run(run_spec(workspace, f"app{index}"))
                                      for index in range(BURST)))
     try:
-        async with paced_runner.session.get(f"{paced_runner.base_url}/runs",
-                                            params={"workspace": workspace, "state": "pending"}) as resp:
-            pending = (await resp.json())["runs"]
-        assert any(run["reason"] == "Queued" and run["message"].startswith("queued behind ") for run in pending)
+        async def queued() -> dict[str, object] | None:
+            """A run waiting in the runner's queue, told its place (the runner queues what it holds back)."""
+            async with paced_runner.session.get(f"{paced_runner.base_url}/runs",
+                                                params={"workspace": workspace, "state": "pending"}) as resp:
+                pending = (await resp.json())["runs"]
+            assert pending, "no run waited in the runner's queue"
+            return next((run for run in pending if run["reason"] == "Queued"), None)
+
+        waiting = await poll("a run queued in the runner", queued, 60)
+        assert str(waiting["message"]).startswith("queued behind "), waiting
 
         selector = f"tekton-runner.io/workspace={workspace}"
 

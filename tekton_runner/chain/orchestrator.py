@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 
 import aiohttp
 
 from ..kube import KubeError
-from ..models.apps import RegisteredApp
+from ..models.apps import RegisteredApp, app_id_for
 from ..models.ids import RunId
 from ..models.locks import KeyedLocks
 from ..models.logcontext import bind_run
@@ -173,7 +174,8 @@ class Orchestrator:
 
         Live runs are read a page at a time and only their TaskRuns are listed (build/listing.py). False
         when TaskRuns could not be listed (the pass then still sends pending requests)."""
-        pushes = await self._resync_pushes()
+        registered = {app.id: app for app in await self.ctx.apps.all()}
+        pushes = await self._resync_pushes(registered)
         complete = pushes is not None
         after: str | None = None
         while page := await self.ctx.runs.page((RunState.PENDING, RunState.BUILDING), after=after, limit=PAGE):
@@ -185,7 +187,7 @@ class Orchestrator:
                 log.warning("resync: cannot list TaskRuns: %s", error.message)
                 requested, complete = None, False
             for run in page:
-                await self._resync_build(run, requested, pushes)
+                await self._resync_build(run, requested, pushes, registered.keys())
         await self.dispatcher.send_due(force=True)  # requests stored by an earlier process, or turned away
         after = None
         while page := await self.ctx.runs.page((RunState.DEPLOYING,), after=after, limit=PAGE):
@@ -196,8 +198,10 @@ class Orchestrator:
         return complete
 
     async def _resync_build(self, run: Run, requested: dict[str, TaskRunView] | None,
-                            pushes: dict[str, TaskRunView] | None) -> None:
-        views = pushes if run.pushed else requested
+                            pushes: dict[str, TaskRunView] | None, registered: Collection[str]) -> None:
+        views = requested
+        if run.pushed:  # push builds are listed by registered app: an unregistered app's were not asked for
+            views = pushes if app_id_for(run.workspace, run.app) in registered else None
         if views is None:  # not listed: nothing can be concluded about this run in this pass
             return
         view = views.get(run.id)
@@ -208,10 +212,9 @@ class Orchestrator:
             with bind_run(run, step="build"):
                 await self._check_missing_taskrun(run)
 
-    async def _resync_pushes(self) -> dict[str, TaskRunView] | None:
+    async def _resync_pushes(self, registered: dict[str, RegisteredApp]) -> dict[str, TaskRunView] | None:
         """Push builds of registered apps not yet recorded or still live, taken as their events would be
         (a push whose events were lost is still found); None when they could not be listed."""
-        registered = {app.id: app for app in await self.ctx.apps.all()}
         try:
             views = await listing.push_taskruns(self.ctx, sorted(registered))
         except KubeError as error:

@@ -2,8 +2,9 @@
 # Build every binary of the local control plane from its Go module, once per pinned version.
 #
 #   cluster/build.sh [component...]     components: etcd kube kwok tekton triggers (default: these five)
-#                                       node components: kubenode cni coredns (only when named, or
-#                                       with TEKTON_RUNNER_REAL_NODE=1: see docs/local-control-plane.md)
+#                                       node components: kubenode cni coredns tektonimages kaniko (only
+#                                       when named, or with TEKTON_RUNNER_REAL_NODE=1: see
+#                                       docs/local-control-plane.md)
 #
 # Each component gets a throw-away wrapper module under $CACHE/build/<component>-<version> (never in
 # git). A wrapper is needed because several upstream go.mod files carry replace directives, which
@@ -163,19 +164,27 @@ build_kubenode() {
   }
 }
 
+# fetch and build packages of one module version (paths relative to the module) in the current
+# wrapper, in one go build, into the directory OUT
+build_module_pkgs() {
+  local component=$1 m=$2 v=$3 out=$4
+  shift 4
+  local args=() p
+  for p in "$@"; do args+=("$m/$p@$v"); done
+  timed "$component" fetch "$GO" get -tool "${args[@]}"
+  args=()
+  for p in "$@"; do args+=("$m/$p"); done
+  mkdir -p "$out"
+  timed "$component" compile "$GO" build -trimpath -ldflags "$LDFLAGS_BASE" -o "$out/" "${args[@]}"
+}
+
 # CNI plugins for the real node's pod network: a bridge with host-local addresses, loopback in each
 # pod, portmap for hostPorts. They land in $BIN/cni/ (the kubelet's CNI bin dir).
 build_cni() {
-  local v=$CNI_PLUGINS_VERSION m=github.com/containernetworking/plugins
+  local v=$CNI_PLUGINS_VERSION
   new_wrapper "$WORK/cni-$v"
-  local pkgs=(plugins/main/bridge plugins/ipam/host-local plugins/main/loopback plugins/meta/portmap)
-  local args=() p
-  for p in "${pkgs[@]}"; do args+=("$m/$p@$v"); done
-  timed cni fetch "$GO" get -tool "${args[@]}"
-  args=()
-  for p in "${pkgs[@]}"; do args+=("$m/$p"); done
-  mkdir -p "$BIN/cni"
-  timed cni compile "$GO" build -trimpath -ldflags "$LDFLAGS_BASE" -o "$BIN/cni/" "${args[@]}"
+  build_module_pkgs cni github.com/containernetworking/plugins "$v" "$BIN/cni" \
+    plugins/main/bridge plugins/ipam/host-local plugins/main/loopback plugins/meta/portmap
 }
 
 # CoreDNS with only the plugins the node's cluster DNS uses (upstream's documented way to pick
@@ -206,6 +215,29 @@ build_coredns() {
     log "coredns lacks the kubernetes plugin: $("$BIN/coredns" -plugins)"
     return 1
   }
+}
+
+# Tekton's own step helpers (what its release ships as images: entrypoint, nop, workingdirinit,
+# sidecarlogresults), from the same pipeline module as the controller; they land in
+# $BIN/tekton-images/ and become images in cluster/localplane/toolimages.py.
+TEKTON_IMAGE_CMDS=(entrypoint nop workingdirinit sidecarlogresults)
+build_tektonimages() {
+  local v=$TEKTON_PIPELINE_VERSION m=github.com/tektoncd/pipeline
+  new_wrapper "$WORK/tektonimages-$v"
+  copy_versioned_replaces "$(gomod_of "$m@$v")"
+  build_module_pkgs tektonimages "$m" "$v" "$BIN/tekton-images" "${TEKTON_IMAGE_CMDS[@]/#/cmd/}"
+}
+
+# Kaniko's executor from upstream's last release (the maintained fork's module is refused by the
+# module proxy here), version stamped as upstream's Makefile does; $BIN/kaniko/executor.
+build_kaniko() {
+  local v=$KANIKO_VERSION m=github.com/GoogleContainerTools/kaniko
+  new_wrapper "$WORK/kaniko-$v"
+  copy_versioned_replaces "$(gomod_of "$m@$v")"
+  timed kaniko fetch "$GO" get -tool "$m/cmd/executor@$v"
+  mkdir -p "$BIN/kaniko"
+  timed kaniko compile "$GO" build -trimpath -ldflags "$LDFLAGS_BASE -X $m/pkg/version.version=$v" \
+    -o "$BIN/kaniko/executor" "$m/cmd/executor"
 }
 
 build_kwok() {
@@ -256,6 +288,8 @@ component_version() {
     kubenode) echo "$K8S_VERSION" ;;
     cni) echo "$CNI_PLUGINS_VERSION" ;;
     coredns) echo "$COREDNS_VERSION ${COREDNS_PLUGINS[*]}" ;;
+    tektonimages) echo "$TEKTON_PIPELINE_VERSION ${TEKTON_IMAGE_CMDS[*]}" ;;
+    kaniko) echo "$KANIKO_VERSION" ;;
     *) log "unknown component $1"; return 1 ;;
   esac
 }
@@ -269,6 +303,8 @@ component_bins() {
     kubenode) echo kubelet kube-proxy ;;
     cni) echo cni/bridge cni/host-local cni/loopback cni/portmap ;;
     coredns) echo coredns ;;
+    tektonimages) printf 'tekton-images/%s ' "${TEKTON_IMAGE_CMDS[@]}" ;;
+    kaniko) echo kaniko/executor ;;
   esac
 }
 
@@ -284,7 +320,7 @@ main() {
   local components=("$@")
   if [[ ${#components[@]} -eq 0 ]]; then
     components=(etcd kube kwok tekton triggers)
-    [[ ${TEKTON_RUNNER_REAL_NODE:-0} != 1 ]] || components+=(kubenode cni coredns)
+    [[ ${TEKTON_RUNNER_REAL_NODE:-0} != 1 ]] || components+=(kubenode cni coredns tektonimages kaniko)
   fi
   local c v
   for c in "${components[@]}"; do

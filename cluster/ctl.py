@@ -8,7 +8,7 @@
     python3 cluster/ctl.py sink URL      # where Tekton's events controller posts CloudEvents
     python3 cluster/ctl.py restart NAME  # stop and start one component (e.g. tekton-events)
     python3 cluster/ctl.py node up|down|status|env   # the real node (kubelet + containerd), an add-on
-    python3 cluster/ctl.py images [NAME...]          # build (cached) and push the node's images
+    python3 cluster/ctl.py images [NAME...]          # build (cached) and push images for the real node
 
 `up --real-node` (or TEKTON_RUNNER_REAL_NODE=1) starts the real node after the plane.
 
@@ -30,9 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from localplane.images import RECIPES
 from localplane.node import Node
 from localplane.plane import Plane, say
+from localplane.toolimages import ALL_RECIPES as RECIPES
 
 
 @contextlib.contextmanager
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     sink.add_argument("url")
     node = sub.add_parser("node", help="the real node: kubelet, kube-proxy, containerd, CoreDNS")
     node.add_argument("action", choices=("up", "down", "status", "env"))
-    images = sub.add_parser("images", help="build and push the node's images; print their references")
+    images = sub.add_parser("images", help="build and push the node's and the builds' images; print their references")
     images.add_argument("names", nargs="*", metavar="NAME", help=f"some of: {' '.join(RECIPES)} (default: all)")
     args = parser.parse_args(argv)
 

@@ -13,6 +13,10 @@ TEKTON_NAMESPACE = "tekton-pipelines"
 NODE_NAME = "kwok-node-0"
 # Image references handed to the Tekton controller. Nothing ever pulls them: kwok plays the kubelet.
 FAKE_IMAGE_PREFIX = "images.invalid/tekton-runner-local"
+# The Tekton controller's image flags (all six required by cmd/controller), by the image they name.
+TEKTON_IMAGE_FLAGS = {"entrypoint": "-entrypoint-image", "nop": "-nop-image",
+                      "sidecarlogresults": "-sidecarlogresults-image", "workingdirinit": "-workingdirinit-image",
+                      "shell": "-shell-image", "shell-win": "-shell-image-win"}
 
 
 def read_versions(path: Path = CLUSTER_DIR / "versions.env") -> dict[str, str]:

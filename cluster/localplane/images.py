@@ -22,7 +22,7 @@ import stat
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -189,12 +189,13 @@ RECIPES: dict[str, Recipe] = {
 
 
 class Images:
-    def __init__(self, cache: Path, registry_host: str) -> None:
+    def __init__(self, cache: Path, registry_host: str, recipes: Mapping[str, Recipe] | None = None) -> None:
         self.dir = cache / "images"
         self.registry_host = registry_host
+        self.recipes = RECIPES if recipes is None else recipes
 
     def key(self, name: str) -> str:
-        recipe = RECIPES[name]
+        recipe = self.recipes[name]
         text = json.dumps([RECIPE_VERSION, name, recipe.config, recipe.inputs(self.dir)])
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -207,7 +208,7 @@ class Images:
         out = self.dir / name / key
         if (out / "manifest.json").exists():
             return out
-        recipe = RECIPES[name]
+        recipe = self.recipes[name]
         (self.dir / name).mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=self.dir / name) as tmp:
             scratch = Path(tmp)

@@ -8,7 +8,10 @@ components left behind and puts the host back as host.py recorded it before `up`
 
 Pods get addresses on a bridge (config.NodeLayout.bridge, pod_cidr) through the CNI bridge plugin;
 CoreDNS runs on the host, bound to the bridge's address, and is reached through the `kube-dns`
-Service (ClusterIP dns_service_ip) that kube-proxy (iptables mode) translates.
+Service (ClusterIP dns_service_ip) that kube-proxy (iptables mode) translates. The plane's registry
+listens on loopback; a socat relay on the bridge's address (registry_address) lets pods push to it, and
+containerd pulls from that address as well. While the node is up, the plane's Tekton controller names
+the step images built here (toolimages.py) instead of its placeholders.
 """
 
 from __future__ import annotations
@@ -31,13 +34,14 @@ from .config import CLUSTER_DIR, REAL_NODE_LABEL, REAL_NODE_TAINT, NodeLayout
 from .images import Images
 from .kube import http_ok
 from .procs import Processes, Timeout, tail, wait_for
+from .toolimages import ALL_RECIPES, TEKTON_IMAGES
 
 if TYPE_CHECKING:
     from .plane import Plane
 
 # Debian package of each command the node needs.
 PACKAGES = {"containerd": "containerd", "runc": "runc", "iptables": "iptables", "conntrack": "conntrack",
-            "busybox": "busybox-static", "gcc": "gcc"}
+            "busybox": "busybox-static", "gcc": "gcc", "socat": "socat"}
 NODE_IMAGES = ("pause", "busybox")
 DNS_NAMESPACE = "kube-system"
 
@@ -62,14 +66,14 @@ def default_ipv4() -> str:
 
 
 class Node:
-    COMPONENTS = ("containerd", "coredns", "kubelet", "kube-proxy")
+    COMPONENTS = ("containerd", "coredns", "kubelet", "kube-proxy", "registry-relay")
 
     def __init__(self, plane: Plane, layout: NodeLayout | None = None) -> None:
         self.plane = plane
         self.layout = layout or NodeLayout.from_env()
         self.procs = Processes(self.layout.pids, self.layout.logs)
         self.name = socket.gethostname().lower()
-        self.images = Images(plane.layout.cache, plane.layout.registry_host)
+        self.images = Images(plane.layout.cache, plane.layout.registry_host, ALL_RECIPES)
         self.timings: dict[str, float] = {}
 
     # ------------------------------------------------------------------ status
@@ -111,7 +115,7 @@ class Node:
         total = time.monotonic()
         self._timed("prerequisites", self._prerequisites)
         self._timed("build", lambda: subprocess.run(
-            ["bash", str(CLUSTER_DIR / "build.sh"), "kubenode", "cni", "coredns"], check=True))
+            ["bash", str(CLUSTER_DIR / "build.sh"), "kubenode", "cni", "coredns", "tektonimages"], check=True))
         for d in (self.layout.dir, self.layout.logs, self.layout.pids, self.layout.pki, self.layout.run):
             d.mkdir(parents=True, exist_ok=True)
         self.layout.host_before.write_text(json.dumps(host.snapshot(self.layout.roots), indent=1))
@@ -124,6 +128,8 @@ class Node:
             self._timed("coredns", self._start_coredns)
             self._timed("kubelet", self._start_kubelet)
             self._timed("kube-proxy", self._start_kube_proxy)
+            self._timed("registry relay", self._start_registry_relay)
+            self._timed("tekton step images", self._point_tekton_at_images)
         except BaseException:
             say(f"node start-up failed; undoing it (logs stay in {self.layout.logs})")
             self.down()
@@ -143,8 +149,23 @@ class Node:
         subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env)
 
     def _push_images(self) -> None:
-        for name in NODE_IMAGES:
+        for name in dict.fromkeys((*NODE_IMAGES, *TEKTON_IMAGES.values())):
             say(f"image {self.images.push(name)}")
+
+    @property
+    def registry_address(self) -> str:
+        """The plane's registry as pods and containerd reach it: the bridge's address, the registry's port."""
+        return f"{self.layout.gateway}:{self.plane.layout.ports.registry}"
+
+    def _start_registry_relay(self) -> None:
+        host, port = self.registry_address.split(":")
+        self.procs.start("registry-relay", [
+            "socat", f"TCP-LISTEN:{port},bind={host},reuseaddr,fork", f"TCP:{self.plane.layout.registry_host}"])
+        self._wait("the registry through the relay", lambda: http_ok(f"http://{self.registry_address}/v2/"), 30,
+                   log="registry-relay")
+
+    def _point_tekton_at_images(self) -> None:
+        self.plane.use_tekton_images({flag: self.images.reference(name) for flag, name in TEKTON_IMAGES.items()})
 
     def _apiserver_reaches_kubelets(self) -> None:
         """A plane started before the API server knew kubelets gets the flags now (one restart)."""
@@ -192,8 +213,9 @@ class Node:
     def _containerd_config(self) -> Path:
         lo, registry = self.layout, self.plane.layout.registry_host
         certs = lo.dir / "containerd" / "certs.d"
-        (certs / registry).mkdir(parents=True, exist_ok=True)
-        (certs / registry / "hosts.toml").write_text(nodeconfig.registry_hosts_toml(registry))
+        for address in (registry, self.registry_address):
+            (certs / address).mkdir(parents=True, exist_ok=True)
+            (certs / address / "hosts.toml").write_text(nodeconfig.registry_hosts_toml(address))
         path = lo.dir / "containerd.toml"
         path.write_text(nodeconfig.containerd_toml(lo, self.images.reference("pause"),
                                                    self.plane.layout.bin / "cni", certs))
@@ -257,8 +279,10 @@ class Node:
         if not self.layout.host_before.exists() and not self.procs.tracked():
             return
         start = time.monotonic()
+        if self.plane.is_up():
+            self.plane.use_tekton_images(None)
         self._delete_pods()
-        for name in ("kube-proxy", "kubelet", "coredns"):
+        for name in ("kube-proxy", "kubelet", "coredns", "registry-relay"):
             self.procs.stop(name)
         self._remove_containers()
         self.procs.stop("containerd")
@@ -328,5 +352,7 @@ class Node:
             "TEKTON_RUNNER_REAL_NODE_TAINT": f"{REAL_NODE_TAINT['key']}={REAL_NODE_TAINT['value']}:"
                                              f"{REAL_NODE_TAINT['effect']}",
             "TEKTON_RUNNER_NODE_DIR": str(self.layout.dir),
-            **{f"TEKTON_RUNNER_IMAGE_{n.upper()}": self.images.reference(n) for n in NODE_IMAGES},
+            "TEKTON_RUNNER_NODE_REGISTRY": self.registry_address,
+            **{f"TEKTON_RUNNER_IMAGE_{n.upper().replace('-', '_')}": self.images.reference(n)
+               for n in dict.fromkeys((*NODE_IMAGES, *TEKTON_IMAGES.values()))},
         }

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from .config import (
     FAKE_IMAGE_PREFIX,
     NODE_NAME,
     REPO_DIR,
+    TEKTON_IMAGE_FLAGS,
     TEKTON_NAMESPACE,
     Layout,
     read_versions,
@@ -292,14 +293,32 @@ class Plane:
             tekton.interceptors_secret(self.layout.pki), *tekton.core_interceptors(triggers_dir, ca),
         ])
 
+    @staticmethod
+    def tekton_image_flags(images: Mapping[str, str] | None = None) -> list[str]:
+        """The controller's six image flags: placeholders nothing pulls (kwok plays the kubelet), except
+        those named in `images` (a key of TEKTON_IMAGE_FLAGS -> reference), which the real node sets."""
+        refs = {name: f"{FAKE_IMAGE_PREFIX}/{name}:v1" for name in TEKTON_IMAGE_FLAGS}
+        refs.update(images or {})
+        return [f"{TEKTON_IMAGE_FLAGS[name]}={ref}" for name, ref in refs.items()]
+
+    def use_tekton_images(self, images: Mapping[str, str] | None) -> None:
+        """Restart the Tekton controller with these step images (None: the placeholders again), unless
+        it already runs with them."""
+        flags = self.tekton_image_flags(images)
+        if not self.procs.alive("tekton-controller") or all(
+                f in self.procs.argv("tekton-controller") for f in flags):
+            return
+        image_flags = set(TEKTON_IMAGE_FLAGS.values())
+        self.procs.restart("tekton-controller", flags, drop=lambda arg: arg.split("=", 1)[0] in image_flags)
+        probes = self.layout.ports.tekton_probes
+        self._wait("tekton-controller probes", lambda: http_ok(f"http://127.0.0.1:{probes}/health"), 60,
+                   log="tekton-controller")
+
     def _start_tekton_and_triggers(self) -> None:
-        p, img = self.layout.ports, FAKE_IMAGE_PREFIX
+        p = self.layout.ports
         self._start("tekton-controller", [
             self.layout.binary("tekton-controller"), f"--kubeconfig={self.layout.kubeconfig}", "-disable-ha",
-            f"-entrypoint-image={img}/entrypoint:v1", f"-nop-image={img}/nop:v1",
-            f"-sidecarlogresults-image={img}/sidecarlogresults:v1",
-            f"-workingdirinit-image={img}/workingdirinit:v1", f"-shell-image={img}/shell:v1",
-            f"-shell-image-win={img}/shell-win:v1",
+            *self.tekton_image_flags(),
         ], env=self._tekton_env("config-leader-election-controller", p.tekton_probes, p.tekton_profiling,
                                 p.tekton_metrics))
         self._start("tekton-events", [

@@ -88,12 +88,14 @@ class Processes:
         saved: list[str] = json.loads((self.pid_dir / f"{name}.json").read_text())["argv"]
         return saved
 
-    def restart(self, name: str, extra_args: Sequence[str] = ()) -> int:
-        """Stop and start again with the same arguments, plus `extra_args` it did not have yet."""
+    def restart(self, name: str, extra_args: Sequence[str] = (), drop: Callable[[str], bool] | None = None) -> int:
+        """Stop and start again with the same arguments, less those `drop` selects, plus `extra_args` it
+        does not have yet."""
         saved = json.loads((self.pid_dir / f"{name}.json").read_text())
         self.stop(name)
         cwd = Path(saved["cwd"]) if saved["cwd"] else None
-        argv = saved["argv"] + [a for a in extra_args if a not in saved["argv"]]
+        kept = [a for a in saved["argv"] if drop is None or not drop(a)]
+        argv = kept + [a for a in extra_args if a not in kept]
         return self.start(name, argv, env=saved["env"], cwd=cwd)
 
     def pid(self, name: str) -> int | None:

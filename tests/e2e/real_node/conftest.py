@@ -40,6 +40,7 @@ def node_is_up() -> bool:
 class RealNode:
     name: str
     images: dict[str, str]
+    registry: str  # the plane's registry as pods and the node's containerd reach it
 
     def pod(self, name: str, image: str, command: list[str], **spec: object) -> Obj:
         """A pod pinned to the real node (its taint tolerated), without a service account token."""
@@ -59,8 +60,8 @@ def real_node(cluster: Cluster) -> RealNode:
     if not node_is_up():
         subprocess.run([sys.executable, str(CTL), "node", "up"], check=True)
     env = ctl_env("node", "env")
-    images = ctl_env("images", "busybox", "redis", "postgres")
-    return RealNode(name=env["TEKTON_RUNNER_REAL_NODE"], images=images)
+    images = ctl_env("images", "busybox", "redis", "postgres", "fetch", "kaniko", "python")
+    return RealNode(name=env["TEKTON_RUNNER_REAL_NODE"], images=images, registry=env["TEKTON_RUNNER_NODE_REGISTRY"])
 
 
 @pytest.fixture

@@ -193,11 +193,14 @@ class Images:
         self.dir = cache / "images"
         self.registry_host = registry_host
         self.recipes = RECIPES if recipes is None else recipes
+        self._keys: dict[str, str] = {}  # reading the inputs takes apt-cache and build.sh calls
 
     def key(self, name: str) -> str:
-        recipe = self.recipes[name]
-        text = json.dumps([RECIPE_VERSION, name, recipe.config, recipe.inputs(self.dir)])
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        if name not in self._keys:
+            recipe = self.recipes[name]
+            text = json.dumps([RECIPE_VERSION, name, recipe.config, recipe.inputs(self.dir)])
+            self._keys[name] = hashlib.sha256(text.encode()).hexdigest()[:16]
+        return self._keys[name]
 
     def reference(self, name: str, key: str | None = None) -> str:
         return f"{self.registry_host}/{REPOSITORY}/{name}:{key or self.key(name)}"

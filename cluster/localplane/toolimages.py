@@ -38,9 +38,13 @@ TEKTON_IMAGES = {"entrypoint": "tekton-entrypoint", "nop": "tekton-nop", "workin
 
 
 def _binary(component: str, relative: str) -> Path:
-    """A binary from build.sh, built first when missing or out of date (a warm build.sh is a no-op)."""
-    subprocess.run(["bash", str(CLUSTER_DIR / "build.sh"), component], check=True)
+    """A binary from build.sh, built first when missing or out of date (a warm build.sh is a no-op, kept
+    quiet; a build that has to run shows its progress)."""
     path = Layout.from_env().bin / relative
+    proc = subprocess.run(["bash", str(CLUSTER_DIR / "build.sh"), component], capture_output=path.is_file(),
+                          text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"build.sh {component} failed:\n{proc.stderr or ''}")
     if not path.is_file():
         raise RuntimeError(f"build.sh {component} did not produce {path}")
     return path

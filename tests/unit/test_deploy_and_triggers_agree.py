@@ -1,29 +1,44 @@
 """deploy/ (the runner) and triggers/ (Tekton's side) name the same runner: the Service Tekton's events
-go to, the runner's public URL, the build namespace its Role is in and the EventListener it calls.
-Every object deploy/ yields also passes the Kubernetes schema."""
+go to, the port the runner listens on, the runner's public URL, the build namespace its Role is in and the
+EventListener it calls. They agree by construction: both read common/settings.env, and the checks hold
+for the repository's values and for other values written there. Every object deploy/ yields also passes
+the Kubernetes schema."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from tekton_runner.models.environment import settings_from_env
-from tests.unit.test_triggers_kustomization_installs_with_one_command import kustomize_build, settings
-from tests.unit.test_triggers_support import REPO, TRIGGERS_DIR, all_schema_errors
+from tests.unit.test_triggers_kustomization_installs_with_one_command import copy_install, kustomize_build
+from tests.unit.test_triggers_support import REPO, all_schema_errors
 
-DEPLOY_DIR = REPO / "deploy"
+CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding"}
+
+OTHER_COMMON_SETTINGS = "runner_address=runner-api.ci-runner.svc.cluster.local:9090\nrunner_port=9000\n" \
+                        "build_namespace=ci-builds\n"
+
+
+@pytest.fixture(scope="module", params=["repository", "other common settings"])
+def install(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if request.param == "repository":
+        return REPO
+    copy = copy_install(tmp_path_factory.mktemp("install"))
+    (copy / "common" / "settings.env").write_text(OTHER_COMMON_SETTINGS)
+    return copy
 
 
 @pytest.fixture(scope="module")
-def deploy() -> list[dict[str, Any]]:
-    return kustomize_build(DEPLOY_DIR)
+def deploy(install: Path) -> list[dict[str, Any]]:
+    return kustomize_build(install / "deploy")
 
 
 @pytest.fixture(scope="module")
-def triggers() -> list[dict[str, Any]]:
-    return kustomize_build(TRIGGERS_DIR)
+def triggers(install: Path) -> list[dict[str, Any]]:
+    return kustomize_build(install / "triggers")
 
 
 def one(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
@@ -33,30 +48,54 @@ def one(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> di
 
 
 def runner_env(deploy: list[dict[str, Any]]) -> dict[str, str]:
-    config = one(deploy, "ConfigMap")
-    assert config["metadata"]["name"].startswith("tekton-runner-settings")
+    (config,) = [obj for obj in deploy if obj["kind"] == "ConfigMap"
+                 and obj["metadata"]["name"].startswith("tekton-runner-settings-")]
     return dict(config["data"])
+
+
+def settings_file(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if line and not line.startswith("#"))
+
+
+def triggers_settings(triggers: list[dict[str, Any]]) -> dict[str, str]:
+    return dict(one(triggers, "ConfigMap", "tekton-runner-triggers-settings")["data"])
 
 
 def test_tektons_events_reach_the_runners_service(deploy: list[dict[str, Any]],
                                                    triggers: list[dict[str, Any]]) -> None:
     sink = urlsplit(one(triggers, "ConfigMap", "config-events")["data"]["sink"])
-    service = one(deploy, "Service", "tekton-runner")
+    service = one(deploy, "Service")
     host = sink.hostname or ""
     assert host.split(".")[:3] == [service["metadata"]["name"], service["metadata"]["namespace"], "svc"], host
     port = next(p for p in service["spec"]["ports"] if p["name"] == "http")
     assert sink.port == port["port"] and sink.path == "/cloudevents"
-    container = one(deploy, "Deployment")["spec"]["template"]["spec"]["containers"][0]
-    assert {"name": "http", "containerPort": 8088} in container["ports"] and port["targetPort"] == "http"
+    assert {obj["metadata"].get("namespace") for obj in deploy if obj["kind"] not in CLUSTER_SCOPED} - {
+        triggers_settings(triggers)["build_namespace"]} == {service["metadata"]["namespace"]}
+    deployment = one(deploy, "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    listening = int(runner_env(deploy)["TEKTON_RUNNER_PORT"])
+    assert {"name": "http", "containerPort": listening} in container["ports"] and port["targetPort"] == "http"
+    assert deployment["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] == str(listening)
 
 
-def test_the_runners_public_url_is_the_url_triggers_sends_to(deploy: list[dict[str, Any]]) -> None:
-    assert runner_env(deploy)["TEKTON_RUNNER_PUBLIC_URL"] == settings(TRIGGERS_DIR)["runner_url"]
+def test_the_runners_public_url_is_the_url_triggers_sends_to(deploy: list[dict[str, Any]],
+                                                             triggers: list[dict[str, Any]]) -> None:
+    assert runner_env(deploy)["TEKTON_RUNNER_PUBLIC_URL"] == triggers_settings(triggers)["runner_url"]
+
+
+def test_both_sides_take_the_shared_values_from_common_settings(install: Path, deploy: list[dict[str, Any]],
+                                                                 triggers: list[dict[str, Any]]) -> None:
+    common = settings_file(install / "common" / "settings.env")
+    assert triggers_settings(triggers)["runner_url"] == f"http://{common['runner_address']}"
+    assert runner_env(deploy)["TEKTON_RUNNER_PORT"] == common["runner_port"]
+    assert triggers_settings(triggers)["build_namespace"] == common["build_namespace"]
+    for side in (deploy, triggers):
+        assert one(side, "ConfigMap", "tekton-runner-common")["data"] == common
 
 
 def test_builds_live_in_the_namespace_both_name(deploy: list[dict[str, Any]],
                                                 triggers: list[dict[str, Any]]) -> None:
-    build_namespace = settings(TRIGGERS_DIR)["build_namespace"]
+    build_namespace = triggers_settings(triggers)["build_namespace"]
     env = runner_env(deploy)
     assert env["TEKTON_RUNNER_BUILD_NAMESPACE"] == build_namespace
     # The build Role, and the Lease Role in the runner's own namespace (TEKTON_RUNNER_LEASE_NAMESPACE).

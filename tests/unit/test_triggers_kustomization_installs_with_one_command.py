@@ -1,6 +1,6 @@
 """`kubectl apply -k triggers/` installs everything: the kustomization builds, every object it yields
-passes the schemas, and the inputs in settings.env (runner URL, Harbor host, namespaces, build Task)
-land in the objects that use them."""
+passes the schemas, and the inputs in settings.env (Harbor host, Tekton's namespace, build Task) and in
+common/settings.env (the runner's address, the build namespace) land in the objects that use them."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.unit.test_triggers_support import TRIGGERS_DIR, all_schema_errors
+from tests.unit.test_triggers_support import REPO, TRIGGERS_DIR, all_schema_errors
 
 CLUSTER_SCOPED = {"ClusterRole", "ClusterRoleBinding", "Namespace"}
 
@@ -29,6 +29,13 @@ def kustomize_build(directory: Path) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
 
 
+def copy_install(tmp_path: Path) -> Path:
+    """triggers/, deploy/ and common/ copied side by side under `tmp_path`, as both kustomizations need."""
+    for name in ("triggers", "deploy", "common"):
+        shutil.copytree(REPO / name, tmp_path / name)
+    return tmp_path
+
+
 def settings(directory: Path) -> dict[str, str]:
     pairs = {}
     for line in (directory / "settings.env").read_text().splitlines():
@@ -42,16 +49,15 @@ def by_kind_and_name(objects: list[dict[str, Any]]) -> dict[tuple[str, str], dic
     return {(obj["kind"], obj["metadata"]["name"]): obj for obj in objects}
 
 
-def test_settings_file_names_every_input() -> None:
+def test_settings_files_name_every_input() -> None:
     assert set(settings(TRIGGERS_DIR)) == {
-        "runner_url",
         "harbor_host",
-        "build_namespace",
         "tekton_namespace",
         "build_task",
         "cache_repo",
         "build_pod_security",
     }
+    assert set(settings(REPO / "common")) == {"runner_address", "runner_port", "build_namespace"}
 
 
 def test_kustomization_builds_objects_that_pass_their_schemas() -> None:
@@ -64,23 +70,22 @@ def test_kustomization_builds_objects_that_pass_their_schemas() -> None:
 
 
 def test_settings_reach_the_objects_that_use_them(tmp_path: Path) -> None:
-    copy = tmp_path / "triggers"
-    shutil.copytree(TRIGGERS_DIR, copy)
+    copy = copy_install(tmp_path) / "triggers"
     (copy / "settings.env").write_text(
-        "runner_url=http://172.18.0.1:18080\n"
         "harbor_host=harbor.example.test:8443\n"
-        "build_namespace=ci-builds\n"
         "tekton_namespace=tekton-system\n"
         "build_task=tekton-runner-build-buildah\n"
         "cache_repo=harbor.example.test:8443/tekton-runner/cache\n"
         "build_pod_security=baseline\n"
     )
+    (tmp_path / "common" / "settings.env").write_text(
+        "runner_address=runner.ci.svc.cluster.local:18080\nrunner_port=8090\nbuild_namespace=ci-builds\n")
     objects = kustomize_build(copy)
     named = by_kind_and_name(objects)
 
     events = named[("ConfigMap", "config-events")]
     assert events["metadata"]["namespace"] == "tekton-system"
-    assert events["data"] == {"formats": "tektonv1", "sink": "http://172.18.0.1:18080/cloudevents"}
+    assert events["data"] == {"formats": "tektonv1", "sink": "http://runner.ci.svc.cluster.local:18080/cloudevents"}
 
     for obj in objects:
         if obj["kind"] in CLUSTER_SCOPED:
@@ -147,11 +152,8 @@ def test_an_overlay_with_its_own_settings_reuses_base_and_settings_component(tmp
 
 
 def test_public_webhook_listener_component_adds_a_listener_for_webhook_triggers_only(tmp_path: Path) -> None:
-    copy = tmp_path / "triggers"
-    shutil.copytree(TRIGGERS_DIR, copy)
-    (copy / "settings.env").write_text(
-        (copy / "settings.env").read_text().replace("build_namespace=tekton-builds", "build_namespace=ci-builds")
-    )
+    common = copy_install(tmp_path) / "common" / "settings.env"
+    common.write_text(common.read_text().replace("build_namespace=tekton-builds", "build_namespace=ci-builds"))
     overlay = tmp_path / "overlay"
     overlay.mkdir()
     (overlay / "kustomization.yaml").write_text(
@@ -174,8 +176,7 @@ def test_public_webhook_listener_component_adds_a_listener_for_webhook_triggers_
 
 
 def test_build_namespace_component_creates_the_namespace_with_the_pod_security_level(tmp_path: Path) -> None:
-    copy = tmp_path / "triggers"
-    shutil.copytree(TRIGGERS_DIR, copy)
+    copy = copy_install(tmp_path) / "triggers"
     text = (copy / "settings.env").read_text()
     text = text.replace("build_pod_security=baseline", "build_pod_security=privileged")
     (copy / "settings.env").write_text(text)

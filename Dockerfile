@@ -1,8 +1,13 @@
 # tekton-runner service image. Build: docker build -t tekton-runner .   (or: buildah bud -t tekton-runner .)
+# Without Docker or a registry to pull from, `make image` builds an equivalent image from Debian's packages
+# (cluster/image.py, docs/install.md "The image").
 # Dependencies come from requirements.lock (pinned with hashes; regenerate with the pip-compile command at its
-# top after changing pyproject.toml). The base image is pinned by digest: to move it, resolve the new digest
+# top after changing pyproject.toml). The base image is pinned by the digest of its multi-platform index as
+# docker-library/repo-info (the official images' published record, repos/python/remote/3.11-slim-bookworm.md)
+# lists it: Python 3.11.16, built 2026-08-25, linux/amd64 manifest sha256:2fc9207f64226cb05ac317cee0bab6fa55a9ea311ce5a086baddd4b4a83c2d3c.
+# It was not pulled here (this machine reaches no image registry). To move it, resolve the new digest
 # (skopeo inspect docker://python:3.11-slim-bookworm | jq -r .Digest) and change PYTHON_IMAGE.
-ARG PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:a36c24f9cbdf4fd0f52d67f0823eeac19c2028c637cecc392d97f980d4fec56b
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:0bee7276f83efd4a1ee05bbbf4281d95ed28e079220a9457f25a93e3f1e3c31b
 
 FROM ${PYTHON_IMAGE} AS build
 WORKDIR /src

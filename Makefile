@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test test-fast lint typecheck bench
+.PHONY: install run test test-fast lint typecheck bench image
 
 $(BIN)/tekton-runner: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ bench: install
 	$(BIN)/python -m bench.scale.run --json bench/scale/last-run.json
 	bash bench/forward/run.sh
 	$(BIN)/python -m bench.failover.run --json bench/failover/last-run.json
+
+# The runner's image as an OCI layout, built here from Debian's packages and the locked wheels (no Docker;
+# needs root). Cached by its inputs; prints the layout's path (docs/install.md "The image").
+image: install
+	$(BIN)/python cluster/image.py build
 
 # Unit and integration tiers only: no control plane needed.
 test-fast: install

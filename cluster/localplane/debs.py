@@ -84,14 +84,26 @@ def dependency_closure(roots: Iterable[str]) -> list[str]:
     return sorted(seen)
 
 
-def unpack_debs(packages: list[str], root: Path, downloads: Path) -> None:
+def unpack_debs(packages: list[str], root: Path, downloads: Path,
+                versions: dict[str, str] | None = None) -> list[Path]:
+    """Download `packages` at `versions` (default: apt's candidates) into `downloads`, reusing .deb files
+    already there, and unpack each into `root`; returns the .deb files in the order of `packages`."""
     downloads.mkdir(parents=True, exist_ok=True)
-    run("apt-get", "download", "-qq", *packages, cwd=downloads)
-    versions = candidate_versions(packages)
-    for pkg in packages:
+    pinned = versions or candidate_versions(packages)
+
+    def downloaded(pkg: str) -> Path | None:
         # apt-get download names files <name>_<version with ':' as %3a>_<arch>.deb
-        quoted = versions[pkg].replace(":", "%3a")
-        debs = list(downloads.glob(f"{pkg}_{quoted}_*.deb"))
-        if not debs:
-            raise RuntimeError(f"apt-get download left no .deb for {pkg} {versions[pkg]} in {downloads}")
-        run("dpkg-deb", "-x", debs[0], root)
+        quoted = pinned[pkg].replace(":", "%3a")
+        return next(iter(sorted(downloads.glob(f"{pkg}_{quoted}_*.deb"))), None)
+
+    missing = [f"{pkg}={pinned[pkg]}" for pkg in packages if downloaded(pkg) is None]
+    if missing:
+        run("apt-get", "download", "-qq", *missing, cwd=downloads)
+    debs = []
+    for pkg in packages:
+        deb = downloaded(pkg)
+        if deb is None:
+            raise RuntimeError(f"apt-get download left no .deb for {pkg} {pinned[pkg]} in {downloads}")
+        run("dpkg-deb", "-x", deb, root)
+        debs.append(deb)
+    return debs

@@ -9,6 +9,7 @@ import io
 import json
 import os
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,24 +18,27 @@ MEDIA_CONFIG = "application/vnd.oci.image.config.v1+json"
 MEDIA_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 
 
+def _normaliser(owners: dict[str, int]) -> Callable[[tarfile.TarInfo], tarfile.TarInfo]:
+    """Every entry owned by root, except the paths in `owners` (path in the layer -> uid, gid the same)."""
+    def normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
+        info.uid = info.gid = owners.get(info.name, 0)
+        info.uname = info.gname = "root" if info.uid == 0 else ""
+        info.mtime = 0
+        return info
+    return normalise
 
-def _normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
-    info.uid = info.gid = 0
-    info.uname = info.gname = "root"
-    info.mtime = 0
-    return info
 
-
-def write_layer(root: Path, out: Path) -> tuple[str, str, int]:
+def write_layer(root: Path, out: Path, owners: dict[str, int] | None = None) -> tuple[str, str, int]:
     """gzip'd tar of `root` at `out`; returns (diff_id, digest, size)."""
     raw = io.BytesIO()
+    normalise = _normaliser(owners or {})
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames.sort()
             for name in sorted(dirnames) + sorted(filenames):
                 path = Path(dirpath) / name
                 arcname = str(path.relative_to(root))
-                tar.add(path, arcname=arcname, recursive=False, filter=_normalise)
+                tar.add(path, arcname=arcname, recursive=False, filter=normalise)
     data = raw.getvalue()
     with open(out, "wb") as f, gzip.GzipFile(fileobj=f, mode="wb", mtime=0, compresslevel=6) as gz:
         gz.write(data)

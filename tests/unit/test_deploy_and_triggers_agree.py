@@ -13,7 +13,11 @@ from urllib.parse import urlsplit
 import pytest
 
 from tekton_runner.models.environment import settings_from_env
-from tests.unit.test_triggers_kustomization_installs_with_one_command import copy_install, kustomize_build
+from tests.unit.test_triggers_kustomization_installs_with_one_command import (
+    copy_install,
+    kustomize_build,
+    settings,
+)
 from tests.unit.test_triggers_support import REPO, all_schema_errors
 
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding"}
@@ -53,10 +57,6 @@ def runner_env(deploy: list[dict[str, Any]]) -> dict[str, str]:
     return dict(config["data"])
 
 
-def settings_file(path: Path) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in path.read_text().splitlines() if line and not line.startswith("#"))
-
-
 def triggers_settings(triggers: list[dict[str, Any]]) -> dict[str, str]:
     return dict(one(triggers, "ConfigMap", "tekton-runner-triggers-settings")["data"])
 
@@ -85,7 +85,7 @@ def test_the_runners_public_url_is_the_url_triggers_sends_to(deploy: list[dict[s
 
 def test_both_sides_take_the_shared_values_from_common_settings(install: Path, deploy: list[dict[str, Any]],
                                                                  triggers: list[dict[str, Any]]) -> None:
-    common = settings_file(install / "common" / "settings.env")
+    common = settings(install / "common")
     assert triggers_settings(triggers)["runner_url"] == f"http://{common['runner_address']}"
     assert runner_env(deploy)["TEKTON_RUNNER_PORT"] == common["runner_port"]
     assert triggers_settings(triggers)["build_namespace"] == common["build_namespace"]

@@ -22,11 +22,11 @@ Grant = tuple[str, str, str, str]  # (scope: "cluster", "build" or "runner", ver
 _VERBS = {"GET": "get", "DELETE": "delete", "POST": "create", "PUT": "update"}
 
 
-def granted(objects: Iterable[dict[str, Any]]) -> set[Grant]:
+def granted(objects: list[dict[str, Any]]) -> set[Grant]:
     """(scope, verb, group, resource) for every rule; a Role must be in the build or the Lease's namespace."""
     grants: set[Grant] = set()
-    scopes = {deploy_setting("TEKTON_RUNNER_BUILD_NAMESPACE"): "build",
-              deploy_setting("TEKTON_RUNNER_LEASE_NAMESPACE"): "runner"}
+    scopes = {runner_setting(objects, "TEKTON_RUNNER_BUILD_NAMESPACE"): "build",
+              runner_setting(objects, "TEKTON_RUNNER_LEASE_NAMESPACE"): "runner"}
     for obj in objects:
         if obj["kind"] not in ("ClusterRole", "Role"):
             continue
@@ -64,11 +64,12 @@ def used(requests: Iterable[RecordedRequest]) -> set[Grant]:
     return grants
 
 
-def deploy_setting(name: str) -> str:
-    for line in (DEPLOY / "settings.env").read_text().splitlines():
-        if line.startswith(name + "="):
-            return line.partition("=")[2]
-    raise AssertionError(f"{name} is not in deploy/settings.env")
+def runner_setting(objects: list[dict[str, Any]], name: str) -> str:
+    """A setting of the runner as deploy/ gives it: its settings ConfigMap, common/settings.env applied."""
+    (config,) = [obj for obj in objects if obj["kind"] == "ConfigMap"
+                 and obj["metadata"]["name"].startswith("tekton-runner-settings-")]
+    value: str = config["data"][name]
+    return value
 
 
 def role_objects() -> list[dict[str, Any]]:

@@ -201,7 +201,7 @@ class Settings(BaseSettings):
     # Token services (Bearer realms) besides the registry host itself that may receive its credentials.
     registry_token_realms: Annotated[tuple[str, ...], BeforeValidator(_comma_list)] = ()
     eventlistener_name: str = "tekton-runner"  # the EventListener per-app webhook Triggers attach to
-    build_namespace: str = "tekton-builds"  # where TaskRuns are created (triggers/settings.env)
+    build_namespace: str = "tekton-builds"  # where TaskRuns are created (common/settings.env build_namespace)
     local_roots: Annotated[tuple[Path, ...], BeforeValidator(_paths)] = ()
     max_upload_bytes: int = 200 * 1024 * 1024
     max_unpacked_bytes: int = 2 * 1024 * 1024 * 1024

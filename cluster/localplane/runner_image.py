@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pip  # the installer run inside the image (copied in and removed again); its version is an input
+
 from .config import Layout
 from .debs import candidate_versions, dependency_closure, run, unpack_debs
 from .oci import MEDIA_CONFIG, MEDIA_LAYER, MEDIA_MANIFEST, write_layer
@@ -112,8 +114,6 @@ def _tree_digest(paths: list[Path]) -> str:
 
 
 def _pip_version() -> str:
-    import pip
-
     return str(pip.__version__)
 
 
@@ -198,18 +198,19 @@ def _install(root: Path, deps: Path, project: Path) -> None:
     build = root / "tmp" / "build"
     shutil.copytree(deps, build / "wheels", ignore=shutil.ignore_patterns(".complete"))
     shutil.copytree(project, build / "project")
-    shutil.copytree(Path(__import__("pip").__file__).parent, build / "pip" / "pip")
+    shutil.copytree(Path(pip.__file__).parent, build / "pip" / "pip")
     shutil.copy2(REPO / "requirements.lock", build / "requirements.lock")
     env = {"PATH": BASE_PATH, "LANG": "C.UTF-8", "HOME": "/root", "SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH,
            "PYTHONPATH": "/tmp/build/pip", "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_CACHE_DIR": "1"}
     _chroot(root, "/usr/bin/python3", "-m", "venv", "--without-pip", VENV, env=env)
-    pip = [f"{VENV}/bin/python", "-m", "pip", "install", "--quiet", "--no-index", "--only-binary=:all:"]
-    _chroot(root, *pip, "--find-links", "/tmp/build/wheels", "--require-hashes", "-r", "/tmp/build/requirements.lock",
-            env=env)
+    install = [f"{VENV}/bin/python", "-m", "pip", "install", "--quiet", "--no-index", "--only-binary=:all:"]
+    _chroot(root, *install, "--find-links", "/tmp/build/wheels", "--require-hashes",
+            "-r", "/tmp/build/requirements.lock", env=env)
     wheel = next((build / "project").glob("*.whl")).name
-    _chroot(root, *pip, "--no-deps", f"/tmp/build/project/{wheel}", env=env)
+    _chroot(root, *install, "--no-deps", f"/tmp/build/project/{wheel}", env=env)
     shutil.rmtree(build)
-    for leftover in root.rglob("*.whl"):
+    leftover = next(root.rglob("*.whl"), None)
+    if leftover:
         raise RuntimeError(f"a wheel is left in the image: {leftover}")
 
 

@@ -3,7 +3,7 @@ pinned python3 with the locked dependencies and the project's wheel, as an OCI l
 way a container runtime would (chrooted, as the image's user, with its environment), its entrypoint answers
 `--help`, its compiled dependencies load, and its config agrees with deploy/ and the Dockerfile.
 
-The build is cached by its inputs; a cold one takes about 80 s here (docs/install.md)."""
+The build is cached by its inputs; a cold one took 81-119 s here (docs/install.md "The image")."""
 
 from __future__ import annotations
 

@@ -71,6 +71,9 @@ def test_tektons_events_reach_the_runners_service(deploy: list[dict[str, Any]],
     assert sink.port == port["port"] and sink.path == "/cloudevents"
     assert {obj["metadata"].get("namespace") for obj in deploy if obj["kind"] not in CLUSTER_SCOPED} - {
         triggers_settings(triggers)["build_namespace"]} == {service["metadata"]["namespace"]}
+    bound = {(subject["name"], subject["namespace"]) for obj in deploy if obj["kind"].endswith("RoleBinding")
+             for subject in obj["subjects"]}
+    assert bound == {(one(deploy, "ServiceAccount")["metadata"]["name"], service["metadata"]["namespace"])}
     deployment = one(deploy, "Deployment")
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     listening = int(runner_env(deploy)["TEKTON_RUNNER_PORT"])

@@ -57,6 +57,7 @@ from .service.workspaces import Workspaces
 from .store.apps import AppStore
 from .store.database import Database
 from .store.events import EventStore
+from .store.opening import open_database
 from .store.ports import PortStore
 from .store.progress_feed import ProgressFeed
 from .store.runs import RunStore
@@ -184,7 +185,9 @@ def create_app(
 
     async def _lifetime(app: web.Application) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            database = await stack.enter_async_context(Database.open(settings.database_path, clock=clock))
+            database = await stack.enter_async_context(open_database(
+                url=reveal(settings.database_url), path=settings.database_path, clock=clock,
+                pool_size=settings.database_pool_size))
             # A follow of an app's log reads its pods at once: two streams per follow leave room for that.
             kube = await stack.enter_async_context(
                 Kube.connect(settings.kubeconfig, streams=2 * settings.logs_max_follows))
@@ -233,7 +236,7 @@ def create_app(
             for warning in weakened_security(settings):
                 log.warning("security: %s", warning)
             log.info("tekton-runner ready (%s): EventListener %s, builds in %s, state in %s", leadership.role,
-                     settings.eventlistener_url, settings.build_namespace, settings.database_path)
+                     settings.eventlistener_url, settings.build_namespace, settings.state_location)
             yield
 
     app.cleanup_ctx.append(_lifetime)

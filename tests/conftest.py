@@ -1,6 +1,6 @@
 """Shared pytest wiring: the fake Kubernetes API fixtures and the runner harness."""
 
-pytest_plugins = ["tests.fakes.fixtures", "tests.integration.harness", "tests.integration.browser"]
+pytest_plugins = ["tests.fakes.fixtures", "tests.databases", "tests.integration.harness", "tests.integration.browser"]
 
 
 import pytest  # noqa: E402

@@ -28,8 +28,17 @@ async def upload_source(request: web.Request) -> web.Response:
 
 @routes.get(ARCHIVE_LINK, allow_head=False)
 async def download_archive(request: web.Request) -> web.StreamResponse:
-    path = await request.app[SOURCES].redeem(request.match_info["token"])
-    return web.FileResponse(path, headers={"Content-Type": "application/zip"})
+    sources = request.app[SOURCES]
+    archive = await sources.redeem(request.match_info["token"])
+    if archive.path is not None:
+        return web.FileResponse(archive.path, headers={"Content-Type": "application/zip"})
+    # Held in the database (several replicas): streamed a chunk at a time, whichever replica received it.
+    response = web.StreamResponse(headers={"Content-Type": "application/zip", "Content-Length": str(archive.size)})
+    await response.prepare(request)
+    async for chunk in sources.content(archive):
+        await response.write(chunk)
+    await response.write_eof()
+    return response
 
 
 @routes.head(ARCHIVE_LINK)

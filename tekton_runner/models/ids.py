@@ -23,6 +23,11 @@ def new_upload_id() -> UploadId:
     return UploadId("u-" + secrets.token_hex(8))
 
 
+def packed_upload_id(run_id: str) -> UploadId:
+    """Where a run's packed local source is kept when uploads are held in the database."""
+    return UploadId(f"packed-{run_id}")
+
+
 def is_run_id(value: str) -> bool:
     return RUN_ID_PATTERN.match(value) is not None
 

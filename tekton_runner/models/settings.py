@@ -9,6 +9,7 @@ import socket
 from dataclasses import field
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
+from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic.dataclasses import dataclass
@@ -47,6 +48,14 @@ def _nft_table(raw: object) -> object:
     raw = _blank_is_unset(raw)
     if isinstance(raw, str) and not re.match(r"^[A-Za-z][A-Za-z0-9_]{0,31}$", raw):
         raise ValueError("must be a letter, then up to 31 letters, digits or '_' (an nftables table name)")
+    return raw
+
+
+def _postgres_url(raw: object) -> object:
+    raw = _blank_is_unset(raw)
+    text = raw.get_secret_value() if isinstance(raw, SecretStr) else raw
+    if isinstance(text, str) and urlsplit(text).scheme not in ("postgresql", "postgres"):
+        raise ValueError("must be a postgresql://user:password@host:port/database URL (unset: the SQLite file)")
     return raw
 
 
@@ -181,6 +190,10 @@ class Settings(BaseSettings):
     port: int = 8088
     data_dir: UserPath = Field(default_factory=_default_data_dir)
     database: OptionalText = None  # an SQLite path; default <data_dir>/state.sqlite3
+    # postgresql://user:password@host:port/dbname: the store several replicas share (docs/scaling.md);
+    # unset, the store is the SQLite file above. A secret: it may carry the password.
+    database_url: Annotated[SecretStr | None, BeforeValidator(_postgres_url)] = None
+    database_pool_size: int = Field(default=10, ge=1)  # connections each replica keeps to PostgreSQL
     kubeconfig: OptionalText = None  # default: $KUBECONFIG, ~/.kube/config, then in-cluster
     eventlistener_url: str = "http://127.0.0.1:8080/"
     # Site settings with no sensible default: start-up refuses to guess them.
@@ -332,6 +345,14 @@ class Settings(BaseSettings):
     @property
     def database_path(self) -> Path:
         return Path(self.database) if self.database else self.data_dir / "state.sqlite3"
+
+    @property
+    def state_location(self) -> str:
+        """Where the state lives, for logs: the PostgreSQL server and database without credentials, or the file."""
+        if self.database_url is None:
+            return str(self.database_path)
+        url = urlsplit(self.database_url.get_secret_value())
+        return f"postgresql://{url.hostname or ''}{f':{url.port}' if url.port else ''}{url.path}"
 
     @property
     def nft_table(self) -> str:

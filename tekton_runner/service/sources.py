@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 
 from ..models.api import UploadReceipt
-from ..models.ids import RunId, new_upload_id
+from ..models.ids import RunId, new_upload_id, packed_upload_id
 from ..models.settings import Settings
 from ..models.spec import LocalSource, RunSpec, ZipSource
-from ..store.uploads import Upload, UploadStore
+from ..store.uploads import Archive, Upload, UploadStore
 from .archives import PackError, check_zip, pack_directory
 from .errors import ArchiveLinkUnknown, InvalidField, TooLarge
 
@@ -47,8 +47,8 @@ class Sources:
             if size == 0:
                 raise InvalidField("body", "the zip is empty")
             await asyncio.to_thread(check_zip, path, max_unpacked=settings.max_unpacked_bytes)
-            await self._uploads.add(Upload(upload_id, path, size, digest.hexdigest()))
-            kept = True
+            stored = await self._uploads.add(Upload(upload_id, path, size, digest.hexdigest()))
+            kept = stored.path is not None  # else the bytes are in the database and the file is done with
         except PackError as error:
             raise InvalidField("body", str(error)) from error
         finally:
@@ -56,17 +56,24 @@ class Sources:
                 await asyncio.to_thread(path.unlink, missing_ok=True)
         return UploadReceipt(upload_id=upload_id, size=size, sha256=digest.hexdigest())
 
-    async def redeem(self, token: str) -> Path:
-        """The archive behind a one-time link, which is used up by this call."""
-        path = await self._uploads.redeem(token)
-        if path is None:
+    async def redeem(self, token: str) -> Archive:
+        """The archive behind a one-time link, which is used up by this call: a file on this host, or an
+        upload held in the database (read it with `content`)."""
+        archive = await self._uploads.redeem(token)
+        if archive is None:
             raise ArchiveLinkUnknown()
-        return path
+        return archive
+
+    def content(self, archive: Archive) -> AsyncIterator[bytes]:
+        assert archive.upload_id is not None
+        return self._uploads.content(archive.upload_id)
 
     async def archive_size(self, token: str) -> int:
         """The size of the archive a link would give, without using the link up."""
-        path = await self._uploads.unredeemed(token)
-        size = None if path is None else await asyncio.to_thread(_size, path)
+        archive = await self._uploads.unredeemed(token)
+        size = None
+        if archive is not None:
+            size = archive.size if archive.path is None else await asyncio.to_thread(_size, archive.path)
         if size is None:
             raise ArchiveLinkUnknown()
         return size
@@ -83,20 +90,31 @@ class Sources:
                 raise InvalidField("source.path", f"must be a directory under an allowed root ({allowed})")
 
     async def pack(self, spec: RunSpec, run_id: RunId) -> None:
-        """Zips a local source for the build to download; other sources need nothing."""
+        """Zips a local source for the build to download; other sources need nothing. Where uploads are held
+        in the database the zip goes there too, so that any replica can serve it."""
         source = spec.source
         if not isinstance(source, LocalSource):
             return
+        packed = self._settings.packed_source(run_id)
         try:
-            await asyncio.to_thread(pack_directory, Path(source.path), self._settings.packed_source(run_id),
-                                    limit=self._settings.max_upload_bytes)
+            size = await asyncio.to_thread(pack_directory, Path(source.path), packed,
+                                           limit=self._settings.max_upload_bytes)
         except PackError as error:
             raise InvalidField("source.path", str(error)) from error
+        if self._uploads.holds_bytes:
+            sha256 = await asyncio.to_thread(_sha256, packed)
+            await self._uploads.add(Upload(packed_upload_id(run_id), packed, size, sha256))
+            await asyncio.to_thread(packed.unlink, missing_ok=True)
 
 
 def _within(path: Path, roots: tuple[Path, ...]) -> bool:
     resolved = path.resolve()
     return any(resolved == root.resolve() or root.resolve() in resolved.parents for root in roots)
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _size(path: Path) -> int | None:

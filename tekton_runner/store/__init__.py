@@ -1,1 +1,1 @@
-"""Durable state in SQLite: runs, steps, processed events, uploads and port allocations."""
+"""Durable state: runs, steps, processed events, uploads and port allocations, in SQLite or PostgreSQL."""

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
 from ..models.apps import AppRegistration, RegisteredApp
-from .database import Database, from_text, to_text
+from .database import Database, Row, from_text, to_text
 
 
-def _app(row: aiosqlite.Row) -> RegisteredApp:
+def _app(row: Row) -> RegisteredApp:
     created, updated = from_text(row["created_at"]), from_text(row["updated_at"])
     assert created is not None and updated is not None
     return RegisteredApp(
@@ -25,8 +23,8 @@ class AppStore:
         """Creates or replaces the app; True when it is new."""
         now = to_text(self._db.clock.now())
         async with self._db.transaction() as connection:
-            async with connection.execute("SELECT id FROM apps WHERE id = ?", (registration.app_id,)) as cursor:
-                existed = await cursor.fetchone() is not None
+            existed = await connection.fetch_one(f"SELECT id FROM apps WHERE id = ?{self._db.dialect.for_update}",
+                                                 (registration.app_id,)) is not None
             await connection.execute(
                 "INSERT INTO apps (id, workspace, app, registration_json, image_repository, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"

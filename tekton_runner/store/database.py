@@ -1,18 +1,72 @@
-"""Opens the SQLite database, brings its schema up to date and serialises writes; used by every store module."""
+"""The one interface every store module talks to, whichever backend is behind it (sqlite.py, postgres.py).
+
+Statements are written once, in SQL both backends accept, with `?` placeholders; rows are read by column
+name or position. Where the dialects must differ, the `Dialect` below names the spot.
+"""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-import aiosqlite
+from ..models.clock import Clock
 
-from ..models.clock import SYSTEM_CLOCK, Clock
-from .schema import migrate
+
+class Row(Protocol):
+    """A result row: `row["column"]` or `row[0]` (aiosqlite.Row and asyncpg.Record both are)."""
+
+    def __getitem__(self, key: str | int, /) -> Any: ...
+
+
+class UniqueViolation(Exception):
+    """A write hit a primary key or unique index: another writer stored the same key first."""
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The few places where the backends' SQL differs."""
+
+    name: str
+    for_update: str  # appended to a SELECT that reads rows the transaction will change
+    holds_uploads: bool  # upload bytes live in the database (every replica serves them), not on local disk
+
+
+class Connection(Protocol):
+    """A connection inside a transaction: everything done through it commits together or not at all."""
+
+    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> Row | None: ...
+
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]: ...
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Returns the affected row count."""
+        ...
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+
+    async def serialise(self, name: str) -> None:
+        """Holds the named lock until the transaction ends: writers of one sequence take turns."""
+        ...
+
+
+class Database(Protocol):
+    clock: Clock  # stamps created_at / updated_at / received_at
+    dialect: Dialect
+
+    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> Row | None: ...
+
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]: ...
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """One write statement in its own transaction; returns the affected row count."""
+        ...
+
+    def transaction(self) -> AbstractAsyncContextManager[Connection]:
+        """Everything inside commits together or not at all."""
+        ...
 
 
 def to_text(moment: datetime | None) -> str | None:
@@ -23,54 +77,5 @@ def from_text(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-class Database:
-    """One connection; a lock makes each write transaction atomic with respect to the others."""
-
-    def __init__(self, connection: aiosqlite.Connection, clock: Clock = SYSTEM_CLOCK) -> None:
-        self._connection = connection
-        self.clock = clock  # stamps created_at / updated_at / received_at
-        self._lock = asyncio.Lock()
-
-    @classmethod
-    @asynccontextmanager
-    async def open(cls, path: Path | str, *, clock: Clock = SYSTEM_CLOCK) -> AsyncIterator[Database]:
-        if str(path) != ":memory:":
-            await asyncio.to_thread(Path(path).parent.mkdir, parents=True, exist_ok=True)
-        connection = await aiosqlite.connect(str(path))
-        try:
-            connection.row_factory = aiosqlite.Row
-            await connection.execute("PRAGMA journal_mode=WAL")
-            await connection.execute("PRAGMA foreign_keys=ON")
-            await connection.execute("PRAGMA synchronous=NORMAL")
-            await migrate(connection)
-            yield cls(connection, clock)
-        finally:
-            await connection.close()
-
-    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self._lock, self._connection.execute(sql, tuple(params)) as cursor:
-            row: aiosqlite.Row | None = await cursor.fetchone()
-            return row
-
-    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        # Under the lock so a read never sees another caller's uncommitted transaction.
-        async with self._lock, self._connection.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Everything inside commits together or not at all."""
-        async with self._lock:
-            try:
-                yield self._connection
-            except BaseException:
-                await self._connection.rollback()
-                raise
-            else:
-                await self._connection.commit()
-
-    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        """One write statement in its own transaction; returns the affected row count."""
-        async with self.transaction() as connection:
-            cursor = await connection.execute(sql, tuple(params))
-            return cursor.rowcount
+def placeholders(count: int) -> str:
+    return ", ".join("?" * count)

@@ -1,14 +1,18 @@
-"""Durable external-port allocations: one port per workspace app, chosen from a range or requested."""
+"""Durable external-port allocations: one port per workspace app, chosen from a range or requested.
+
+Safe with several replicas on one database: the ports table's keys refuse a second owner of a port or a
+second port of an app, and an allocation that loses such a race runs again and sees the winner's row.
+"""
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
+from .database import Connection, Database, Row, UniqueViolation, from_text, to_text
 
-from .database import Database, from_text, to_text
+# A writer that lost a race for a port (another replica stored it first) looks again this many times.
+ATTEMPTS = 8
 
 
 class PortTaken(Exception):
@@ -40,7 +44,7 @@ class PortMapping:
         return f"{self.workspace}/{self.app}"
 
 
-def _mapping(row: aiosqlite.Row) -> PortMapping:
+def _mapping(row: Row) -> PortMapping:
     created, updated = from_text(row["created_at"]), from_text(row["updated_at"])
     assert created is not None and updated is not None
     return PortMapping(
@@ -59,37 +63,45 @@ class PortStore:
         port_range: tuple[int, int], unusable: frozenset[int] = frozenset(),
     ) -> PortMapping:
         """The app keeps its port across redeploys; a requested port owned by another app is PortTaken."""
-        now = to_text(self._db.clock.now())
-        async with self._db.transaction() as connection:
-            existing = await _one(connection, "SELECT * FROM ports WHERE workspace = ? AND app = ?",
-                                  (workspace, app))
-            if existing is not None and requested in (None, existing["port"]):
-                await connection.execute("UPDATE ports SET run_id = ?, updated_at = ? WHERE port = ?",
-                                         (run_id, now, existing["port"]))
-                return _mapping(await _one(connection, "SELECT * FROM ports WHERE port = ?",
-                                           (existing["port"],)))
-            if requested is not None:
-                owner = await _one(connection, "SELECT * FROM ports WHERE port = ?", (requested,))
-                if owner is not None:
-                    raise PortTaken(requested, f"{owner['workspace']}/{owner['app']}")
-                port = requested
-            else:
-                taken = {row["port"] for row in await _all(connection, "SELECT port FROM ports")}
-                low, high = port_range
-                free = (p for p in range(low, high + 1) if p not in taken and p not in unusable)
-                port = next(free, 0)
-                if not port:
-                    raise PortRangeExhausted(f"no free external port in {low}-{high}")
-            if existing is not None:  # the app asked to move to another port
-                await connection.execute("DELETE FROM ports WHERE port = ?", (existing["port"],))
+        for _ in range(ATTEMPTS):
             try:
-                await connection.execute(
-                    "INSERT INTO ports (port, workspace, app, run_id, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)", (port, workspace, app, run_id, now, now),
-                )
-            except sqlite3.IntegrityError as error:  # pragma: no cover - guarded by the lock above
-                raise PortTaken(port, "another app") from error
-            return _mapping(await _one(connection, "SELECT * FROM ports WHERE port = ?", (port,)))
+                async with self._db.transaction() as connection:
+                    return await self._allocate(connection, workspace=workspace, app=app, run_id=run_id,
+                                                requested=requested, port_range=port_range, unusable=unusable)
+            except UniqueViolation:
+                continue  # another writer stored this port or this app first: look again
+        raise PortTaken(requested or 0, "another app (lost every race for a port)")
+
+    async def _allocate(
+        self, connection: Connection, *, workspace: str, app: str, run_id: str, requested: int | None,
+        port_range: tuple[int, int], unusable: frozenset[int],
+    ) -> PortMapping:
+        now = to_text(self._db.clock.now())
+        existing = await connection.fetch_one(
+            f"SELECT * FROM ports WHERE workspace = ? AND app = ?{self._db.dialect.for_update}", (workspace, app))
+        if existing is not None and requested in (None, existing["port"]):
+            await connection.execute("UPDATE ports SET run_id = ?, updated_at = ? WHERE port = ?",
+                                     (run_id, now, existing["port"]))
+            return await _port(connection, existing["port"])
+        if requested is not None:
+            owner = await connection.fetch_one("SELECT * FROM ports WHERE port = ?", (requested,))
+            if owner is not None:
+                raise PortTaken(requested, f"{owner['workspace']}/{owner['app']}")
+            port = requested
+        else:
+            taken = {row["port"] for row in await connection.fetch_all("SELECT port FROM ports")}
+            low, high = port_range
+            free = (p for p in range(low, high + 1) if p not in taken and p not in unusable)
+            port = next(free, 0)
+            if not port:
+                raise PortRangeExhausted(f"no free external port in {low}-{high}")
+        if existing is not None:  # the app asked to move to another port
+            await connection.execute("DELETE FROM ports WHERE port = ?", (existing["port"],))
+        await connection.execute(
+            "INSERT INTO ports (port, workspace, app, run_id, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)", (port, workspace, app, run_id, now, now),
+        )
+        return await _port(connection, port)
 
     async def set_target(self, port: int, host: str, target_port: int) -> None:
         await self._db.execute(
@@ -106,22 +118,19 @@ class PortStore:
 
     async def release(self, *, workspace: str, app: str | None = None) -> list[PortMapping]:
         """Frees the ports of one app, or of every app of the workspace; returns what was freed."""
+        lock = self._db.dialect.for_update
         async with self._db.transaction() as connection:
             if app is None:
-                rows = await _all(connection, "SELECT * FROM ports WHERE workspace = ?", (workspace,))
+                rows = await connection.fetch_all(f"SELECT * FROM ports WHERE workspace = ?{lock}", (workspace,))
             else:
-                rows = await _all(connection, "SELECT * FROM ports WHERE workspace = ? AND app = ?",
-                                  (workspace, app))
-            await connection.executemany("DELETE FROM ports WHERE port = ?", [(row["port"],) for row in rows])
+                rows = await connection.fetch_all(f"SELECT * FROM ports WHERE workspace = ? AND app = ?{lock}",
+                                                  (workspace, app))
+            if rows:
+                await connection.execute_many("DELETE FROM ports WHERE port = ?", [(row["port"],) for row in rows])
             return [_mapping(row) for row in rows]
 
 
-async def _one(connection: aiosqlite.Connection, sql: str, params: tuple[object, ...]) -> aiosqlite.Row:
-    async with connection.execute(sql, params) as cursor:
-        row: aiosqlite.Row | None = await cursor.fetchone()
-        return row  # type: ignore[return-value]  # callers check for None where it can happen
-
-
-async def _all(connection: aiosqlite.Connection, sql: str, params: tuple[object, ...] = ()) -> list[aiosqlite.Row]:
-    async with connection.execute(sql, params) as cursor:
-        return list(await cursor.fetchall())
+async def _port(connection: Connection, port: int) -> PortMapping:
+    row = await connection.fetch_one("SELECT * FROM ports WHERE port = ?", (port,))
+    assert row is not None  # written in this transaction
+    return _mapping(row)

@@ -1,22 +1,23 @@
 """Writes runs and their steps; state changes are compare-and-set so concurrent events cannot race.
 
+A second create with one Idempotency-Key, from this process or another replica, is refused by the runs
+table's unique index and answered as DuplicateRequest naming the first run.
+
 Only the chain's status writer (chain/status/writer.py) imports this module (an import-linter contract):
 every change of a run's or a step's status goes through it, so it can count, log and publish each one.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from datetime import datetime
-
-import aiosqlite
 
 from ..models.ids import EventId, RunId
 from ..models.progress import Progress
 from ..models.runs import Endpoint, Run, RunState, Step, StepName, StepState
 from ..models.spec import RunSpec
-from .database import Database, to_text
+from .database import Connection, Database, UniqueViolation, placeholders, to_text
 from .runs import DuplicateRequest, RunExists, RunStore
 
 # The newest transitions kept per run: a step that keeps changing its message cannot grow the table.
@@ -31,18 +32,14 @@ class RunWrites:
     async def create(self, run_id: RunId, spec: RunSpec, image: str, *, idempotency_key: str | None = None,
                      pushed: bool = False) -> Run:
         now = to_text(self._db.clock.now())
-        async with self._db.transaction() as connection:
-            await _refuse_used_key(connection, idempotency_key)
-            try:
-                await connection.execute(
-                    "INSERT INTO runs (id, workspace, app, spec_json, state, image, created_at, updated_at,"
-                    " idempotency_key, pushed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (run_id, spec.workspace, spec.app.name, spec.model_dump_json(), RunState.PENDING,
-                     image, now, now, idempotency_key, int(pushed)),
-                )
-            except sqlite3.IntegrityError as error:
-                raise RunExists(run_id) from error
-            await connection.executemany(
+        async with self._creating(run_id, idempotency_key) as connection:
+            await connection.execute(
+                "INSERT INTO runs (id, workspace, app, spec_json, state, image, created_at, updated_at,"
+                " idempotency_key, pushed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, spec.workspace, spec.app.name, spec.model_dump_json(), RunState.PENDING.value,
+                 image, now, now, idempotency_key, int(pushed)),
+            )
+            await connection.execute_many(
                 "INSERT INTO steps (run_id, name, state) VALUES (?, ?, ?)",
                 [(run_id, name.value, StepState.PENDING.value) for name in StepName],
             )
@@ -52,25 +49,34 @@ class RunWrites:
                               idempotency_key: str | None = None) -> Run:
         """A run deploying `source`'s image again: stored `deploying` with its build step `build` (skipped)."""
         now = to_text(self._db.clock.now())
-        async with self._db.transaction() as connection:
-            await _refuse_used_key(connection, idempotency_key)
-            try:
-                await connection.execute(
-                    "INSERT INTO runs (id, workspace, app, spec_json, state, reason, message, image, digest,"
-                    " created_at, updated_at, accepted_at, idempotency_key, redeploy_of)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (run_id, source.workspace, source.app, source.spec.model_dump_json(), RunState.DEPLOYING,
-                     build.reason, build.message, source.image, source.digest, now, now, now, idempotency_key,
-                     source.id),
-                )
-            except sqlite3.IntegrityError as error:
-                raise RunExists(run_id) from error
-            await connection.executemany(
+        async with self._creating(run_id, idempotency_key) as connection:
+            await connection.execute(
+                "INSERT INTO runs (id, workspace, app, spec_json, state, reason, message, image, digest,"
+                " created_at, updated_at, accepted_at, idempotency_key, redeploy_of)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, source.workspace, source.app, source.spec.model_dump_json(), RunState.DEPLOYING.value,
+                 build.reason, build.message, source.image, source.digest, now, now, now, idempotency_key,
+                 source.id),
+            )
+            await connection.execute_many(
                 "INSERT INTO steps (run_id, name, state) VALUES (?, ?, ?)",
                 [(run_id, name.value, StepState.PENDING.value) for name in StepName],
             )
             await _write_step(connection, run_id, build, self._db.clock.now())
         return await self._reads.get(run_id)
+
+    @asynccontextmanager
+    async def _creating(self, run_id: RunId, idempotency_key: str | None) -> AsyncIterator[Connection]:
+        """A transaction that stores a new run: a used id is RunExists, a used key DuplicateRequest."""
+        try:
+            async with self._db.transaction() as connection:
+                await _refuse_used_key(connection, idempotency_key)
+                yield connection
+        except UniqueViolation as error:
+            # Another writer committed the same key or id between the check and the insert: its row is
+            # visible now, outside the failed transaction.
+            await _refuse_used_key(self._db, idempotency_key)
+            raise RunExists(run_id) from error
 
     async def transition(
         self, run_id: RunId, *, allowed: Iterable[RunState], to: RunState,
@@ -80,7 +86,7 @@ class RunWrites:
         sources = [state.value for state in allowed]
         count = await self._db.execute(
             f"UPDATE runs SET state = ?, reason = ?, message = ?, updated_at = ?"
-            f" WHERE id = ? AND state IN ({', '.join('?' * len(sources))})",
+            f" WHERE id = ? AND state IN ({placeholders(len(sources))})",
             (to.value, reason, message, to_text(self._db.clock.now()), run_id, *sources),
         )
         return count == 1
@@ -114,12 +120,12 @@ class RunWrites:
         moment = self._db.clock.now()
         now = to_text(moment)
         async with self._db.transaction() as connection:
-            cursor = await connection.execute(
+            changed = await connection.execute(
                 "UPDATE runs SET state = ?, event_id = COALESCE(?, event_id), accepted_at = ?, reason = '',"
                 " message = '', updated_at = ? WHERE id = ? AND state = ?",
                 (RunState.BUILDING.value, event_id, now, now, run_id, RunState.PENDING.value),
             )
-            if cursor.rowcount != 1:
+            if changed != 1:
                 return False
             await _write_step(connection, run_id, build, moment)
             return True
@@ -128,11 +134,12 @@ class RunWrites:
         """Stores the transition under the run's next number (and the next number across all runs, which
         outgoing notifications read in order) and returns it numbered."""
         async with self._db.transaction() as connection:
-            async with connection.execute(
+            # Numbers are read in order by the notification loops: they must be handed out in commit order.
+            await connection.serialise("progress")
+            row = await connection.fetch_one(
                 "SELECT (SELECT COALESCE(MAX(seq), 0) + 1 FROM progress WHERE run_id = ?),"
                 " (SELECT COALESCE(MAX(number), 0) + 1 FROM progress)", (entry.run_id,)
-            ) as cursor:
-                row = await cursor.fetchone()
+            )
             seq, number = (int(row[0]), int(row[1])) if row is not None else (1, 1)
             await connection.execute(
                 "INSERT INTO progress (run_id, seq, at, subject, step, state, reason, message, number)"
@@ -145,17 +152,16 @@ class RunWrites:
         return entry.model_copy(update={"seq": seq})
 
 
-async def _refuse_used_key(connection: aiosqlite.Connection, idempotency_key: str | None) -> None:
+async def _refuse_used_key(reader: Connection | Database, idempotency_key: str | None) -> None:
     """Raises DuplicateRequest when a run was already created with this Idempotency-Key."""
     if idempotency_key is None:
         return
-    async with connection.execute("SELECT id FROM runs WHERE idempotency_key = ?", (idempotency_key,)) as cursor:
-        existing = await cursor.fetchone()
+    existing = await reader.fetch_one("SELECT id FROM runs WHERE idempotency_key = ?", (idempotency_key,))
     if existing is not None:
         raise DuplicateRequest(existing["id"])
 
 
-async def _write_step(connection: aiosqlite.Connection, run_id: RunId, step: Step, now: datetime) -> None:
+async def _write_step(connection: Connection, run_id: RunId, step: Step, now: datetime) -> None:
     await connection.execute(
         "UPDATE steps SET state = ?, reason = ?, message = ?, started_at = ?, finished_at = ?,"
         " attempts = ?, due_at = ? WHERE run_id = ? AND name = ?",

@@ -7,13 +7,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from ..models.ids import EventId, RunId
 from ..models.progress import Progress, Subject
 from ..models.runs import Endpoint, Run, RunState, Step, StepName, StepState
 from ..models.spec import RunSpec
-from .database import Database, from_text
+from .database import Database, Row, from_text, placeholders
 
 
 @dataclass(frozen=True)
@@ -48,7 +46,7 @@ class DuplicateRequest(Exception):
         self.run_id = run_id
 
 
-def _step_from_row(row: aiosqlite.Row) -> Step:
+def _step_from_row(row: Row) -> Step:
     return Step(
         name=StepName(row["name"]),
         state=StepState(row["state"]),
@@ -61,7 +59,7 @@ def _step_from_row(row: aiosqlite.Row) -> Step:
     )
 
 
-def _run_from_row(row: aiosqlite.Row, steps: Iterable[Step]) -> Run:
+def _run_from_row(row: Row, steps: Iterable[Step]) -> Run:
     created = from_text(row["created_at"])
     updated = from_text(row["updated_at"])
     assert created is not None and updated is not None
@@ -111,7 +109,7 @@ class RunStore:
         clauses, params = [], []
         wanted = [state.value for state in states]
         if wanted:
-            clauses.append(f"state IN ({', '.join('?' * len(wanted))})")
+            clauses.append(f"state IN ({placeholders(len(wanted))})")
             params.extend(wanted)
         if workspace is not None:
             clauses.append("workspace = ?")
@@ -134,7 +132,7 @@ class RunStore:
             return []
         ids = [row["id"] for row in rows]
         step_rows = await self._db.fetch_all(
-            f"SELECT * FROM steps WHERE run_id IN ({', '.join('?' * len(ids))})", ids
+            f"SELECT * FROM steps WHERE run_id IN ({placeholders(len(ids))})", ids
         )
         by_run: dict[str, builtins.list[Step]] = {run_id: [] for run_id in ids}
         for step_row in step_rows:

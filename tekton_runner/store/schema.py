@@ -1,8 +1,10 @@
-"""The database schema as numbered migrations and the code that applies them; called by `Database.open`.
+"""The database schema as numbered migrations and the code that applies them; called when a backend opens.
 
-The version lives in SQLite's `PRAGMA user_version`. Each migration runs in one transaction together with
-the version bump, so a database is always at exactly one known version. Add a change as a new entry at the
-end of `MIGRATIONS`; never edit one that has shipped.
+One list for both backends, in SQL both accept. The version lives in SQLite's `PRAGMA user_version`, and in
+the one-row `schema_version` table on PostgreSQL. Each migration runs in one transaction together with the
+version bump, so a database is always at exactly one known version; on PostgreSQL an advisory lock makes
+replicas starting together apply each migration once. Add a change as a new entry at the end of
+`MIGRATIONS`; never edit one that has shipped.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aiosqlite
 
@@ -151,7 +154,29 @@ CREATE TABLE deliveries (
     updated_at TEXT NOT NULL
 );
 """),
+    # BYTEA is PostgreSQL's binary type; SQLite keeps any value it is given in such a column as it is.
+    # Events recorded before this release keep a NULL number: the leader's first resync covers them.
+    Migration(7, "upload bytes held in the database, so that every replica can serve them; events numbered", """
+CREATE TABLE upload_chunks (
+    upload_id TEXT NOT NULL REFERENCES uploads (id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    data BYTEA NOT NULL,
+    PRIMARY KEY (upload_id, number)
+);
+ALTER TABLE archive_tokens ADD COLUMN upload_id TEXT;
+ALTER TABLE events ADD COLUMN number INTEGER;
+CREATE UNIQUE INDEX events_number ON events (number);
+"""),
 )
+
+
+def _refuse_newer(current: int, migrations: Sequence[Migration], where: str) -> None:
+    latest = migrations[-1].version if migrations else 0
+    if current > latest:
+        raise SchemaTooNew(
+            f"the database has schema version {current}, newer than {latest}, the latest this tekton-runner "
+            f"knows: run a newer tekton-runner, or point {where} at another database"
+        )
 
 
 async def schema_version(connection: aiosqlite.Connection) -> int:
@@ -160,15 +185,10 @@ async def schema_version(connection: aiosqlite.Connection) -> int:
     return int(row[0]) if row is not None else 0
 
 
-async def migrate(connection: aiosqlite.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+async def migrate_sqlite(connection: aiosqlite.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
     """Applies every migration above the database's version in order; returns the version reached."""
-    latest = migrations[-1].version if migrations else 0
     current = await schema_version(connection)
-    if current > latest:
-        raise SchemaTooNew(
-            f"the database has schema version {current}, newer than {latest}, the latest this tekton-runner "
-            "knows: run a newer tekton-runner, or point TEKTON_RUNNER_DATABASE at another file"
-        )
+    _refuse_newer(current, migrations, "TEKTON_RUNNER_DATABASE")
     for migration in migrations:
         if migration.version <= current:
             continue
@@ -183,4 +203,27 @@ async def migrate(connection: aiosqlite.Connection, migrations: Sequence[Migrati
             raise
         await connection.commit()
         current = migration.version
+    return current
+
+
+# Any fixed number: every replica takes this advisory lock around each migration.
+_MIGRATION_LOCK = 7_431_002
+
+
+async def migrate_postgres(connection: Any, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """The same migrations on an asyncpg connection, the version kept in `schema_version`."""
+    await connection.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    current = 0
+    for migration in (None, *migrations):
+        async with connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+            current = int(await connection.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_version"))
+            _refuse_newer(current, migrations, "TEKTON_RUNNER_DATABASE_URL")
+            if migration is None or migration.version <= current:
+                continue
+            for statement in migration.statements():
+                await connection.execute(statement)
+            await connection.execute("DELETE FROM schema_version")
+            await connection.execute("INSERT INTO schema_version (version) VALUES ($1)", migration.version)
+            current = migration.version
     return current

@@ -200,7 +200,7 @@ def spec(**overrides: Any) -> Json:
 
 
 @pytest_asyncio.fixture
-async def harness(fake_kube: FakeKubeApi, tmp_path: Path) -> AsyncIterator[Harness]:
+async def harness(fake_kube: FakeKubeApi, tmp_path: Path, database_url: str | None) -> AsyncIterator[Harness]:
     fake_kube.add_namespace(BUILD_NS)
     listener = StubEventListener(fake_kube)
     el_app = web.Application()
@@ -215,7 +215,7 @@ async def harness(fake_kube: FakeKubeApi, tmp_path: Path) -> AsyncIterator[Harne
         public_host="203.0.113.7",
         public_url="http://runner.test:8088", build_namespace=BUILD_NS, poll_interval=0.001, ready_timeout=5.0,
         local_roots=(tmp_path / "src",), node_address="127.0.0.1", shutdown_grace=0.0,
-        forward_listen_host="127.0.0.1",
+        forward_listen_host="127.0.0.1", database_url=database_url,
     )
     harness = Harness(fake_kube, listener, controllers, settings)
     await harness.start()

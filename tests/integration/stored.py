@@ -1,4 +1,8 @@
-"""What the runner holds on disk and in its database, read the way an operator would, for tests to assert."""
+"""What the runner holds on disk and in its database, read the way an operator would, for tests to assert.
+
+The database is read with the backend's own client (sqlite3, or asyncpg for PostgreSQL), not through the
+runner's store.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,9 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
+from tekton_runner.models.settings import reveal
 from tests.integration.harness import Harness
 
 
@@ -18,8 +25,15 @@ def _rows(database: Path, table: str) -> list[dict[str, Any]]:
 
 
 async def rows(harness: Harness, table: str) -> list[dict[str, Any]]:
-    """Every row of `table` in the runner's SQLite file."""
-    return await asyncio.to_thread(_rows, harness.settings.database_path, table)
+    """Every row of `table` in the runner's database."""
+    url = reveal(harness.settings.database_url)
+    if url is None:
+        return await asyncio.to_thread(_rows, harness.settings.database_path, table)
+    connection = await asyncpg.connect(url)
+    try:
+        return [dict(row) for row in await connection.fetch(f"SELECT * FROM {table}")]
+    finally:
+        await connection.close()
 
 
 async def uploaded_files(harness: Harness) -> list[Path]:

@@ -10,10 +10,11 @@ import aiosqlite
 import pytest
 
 from tekton_runner.store.apps import AppStore
-from tekton_runner.store.database import Database
 from tekton_runner.store.ports import PortStore
 from tekton_runner.store.runs import RunStore
-from tekton_runner.store.schema import MIGRATIONS, Migration, SchemaTooNew, migrate, schema_version
+from tekton_runner.store.schema import MIGRATIONS, Migration, SchemaTooNew, schema_version
+from tekton_runner.store.schema import migrate_sqlite as migrate
+from tekton_runner.store.sqlite import SqliteDatabase as Database
 
 # The schema exactly as the previous release created it (no version: user_version stays 0).
 PREVIOUS_RELEASE = """

@@ -8,7 +8,10 @@ from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
+from tests.databases import both_backends
 from tests.integration.harness import Harness, spec
+
+pytestmark = both_backends  # the same behaviour on the embedded and the shared store
 
 
 class NodePort:

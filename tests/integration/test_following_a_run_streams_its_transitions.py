@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from tests.databases import both_backends
 from tests.integration.harness import Harness, spec
 from tests.sse import read_events, shape
+
+pytestmark = both_backends  # the same behaviour on the embedded and the shared store
 
 
 async def test_a_follower_from_the_start_sees_every_transition_once_in_order(harness: Harness) -> None:

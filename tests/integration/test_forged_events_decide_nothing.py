@@ -13,7 +13,11 @@ import re
 import uuid
 from typing import Any
 
+from tests.databases import both_backends
 from tests.integration.harness import BUILD_NS, DIGEST, Harness, spec
+
+pytestmark = both_backends  # the same behaviour on the embedded and the shared store
+
 
 EVIL_DIGEST = "sha256:" + "66" * 32
 Json = dict[str, Any]

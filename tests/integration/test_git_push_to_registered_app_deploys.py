@@ -5,7 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from tests.databases import both_backends
 from tests.integration.harness import BUILD_NS, DIGEST, Harness
+
+pytestmark = both_backends  # the same behaviour on the embedded and the shared store
+
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 REGISTRATION = {

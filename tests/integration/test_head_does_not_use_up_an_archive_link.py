@@ -5,8 +5,11 @@ from __future__ import annotations
 import io
 import zipfile
 
+from tests.databases import both_backends
 from tests.integration.harness import Harness, spec
 from tests.integration.stored import rows
+
+pytestmark = both_backends  # the same behaviour on the embedded and the shared store
 
 
 def _zip() -> bytes:

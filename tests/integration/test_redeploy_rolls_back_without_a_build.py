@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from tests.databases import both_backends
 from tests.integration.harness import BUILD_NS, DIGEST, Harness, spec
+
+pytestmark = both_backends  # the same behaviour on the embedded and the shared store
+
 
 NEWER = "sha256:" + "cd" * 32
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.databases import both_backends
 from tests.integration.harness import Harness, spec
+
+pytestmark = both_backends  # the same behaviour on the embedded and the shared store
 
 
 async def test_same_key_returns_the_same_run(harness: Harness) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.databases import both_backends
 from tests.integration.harness import BUILD_NS, Harness, spec
+
+pytestmark = both_backends  # the same behaviour on the embedded and the shared store
 
 
 async def test_redeploy_keeps_port_and_credentials_and_replaces_the_app(harness: Harness) -> None:

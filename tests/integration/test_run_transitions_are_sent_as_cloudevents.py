@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest_asyncio
 
+from tests.databases import both_backends
 from tests.integration.harness import Harness, spec
 from tests.integration.receivers import Received, Receiver, receiver
+
+pytestmark = both_backends  # the same behaviour on the embedded and the shared store
 
 
 @pytest_asyncio.fixture

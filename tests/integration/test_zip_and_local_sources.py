@@ -8,7 +8,10 @@ import stat
 import zipfile
 from pathlib import Path
 
+from tests.databases import both_backends
 from tests.integration.harness import Harness, spec
+
+pytestmark = both_backends  # the same behaviour on the embedded and the shared store
 
 
 def _zip(members: dict[str, bytes], *, symlink: str | None = None) -> bytes:

@@ -19,9 +19,9 @@ from tekton_runner.service.probing import NoTraffic
 from tekton_runner.service.runs import Runs
 from tekton_runner.service.sources import Sources
 from tekton_runner.store.apps import AppStore
-from tekton_runner.store.database import Database
 from tekton_runner.store.ports import PortStore
 from tekton_runner.store.runs import RunStore
+from tekton_runner.store.sqlite import SqliteDatabase
 from tekton_runner.store.uploads import UploadStore
 
 Json = dict[str, Any]
@@ -93,7 +93,7 @@ class Domain:
 @asynccontextmanager
 async def domain(tmp_path: Path, **changes: Any) -> AsyncIterator[Domain]:
     settings = settings_for(tmp_path, **changes)
-    async with Database.open(tmp_path / "runner.db") as database:
+    async with SqliteDatabase.open(tmp_path / "runner.db") as database:
         yield Domain(settings, RunStore(database), PortStore(database), AppStore(database), UploadStore(database),
                      StubOrchestrator(), StubForwardView(),
                      StatusWriter(database, Metrics.create(CollectorRegistry())))

@@ -11,9 +11,9 @@ from tekton_runner.models.ids import RunId
 from tekton_runner.models.spec import RunSpec
 from tekton_runner.service.errors import TooManyFollowers
 from tekton_runner.service.progress import Progresses
-from tekton_runner.store.database import Database
 from tekton_runner.store.run_writes import RunWrites
 from tekton_runner.store.runs import RunStore
+from tekton_runner.store.sqlite import SqliteDatabase
 
 SPEC = RunSpec.model_validate({
     "workspace": "demo", "app": {"name": "shop", "port": 8080},
@@ -22,7 +22,7 @@ SPEC = RunSpec.model_validate({
 
 
 async def test_a_follow_closed_unread_frees_its_place(tmp_path: Path) -> None:
-    async with Database.open(tmp_path / "state.sqlite3") as database:
+    async with SqliteDatabase.open(tmp_path / "state.sqlite3") as database:
         await RunWrites(database).create(RunId("r-0123456789abcdef"), SPEC, "harbor.test/demo-shop:r-1")
         progresses = Progresses(RunStore(database), ProgressHub(), max_followers=1, keepalive=15.0, longest=60.0)
         first = await progresses.follow("r-0123456789abcdef")

@@ -21,6 +21,7 @@ from tekton_runner.models.spec import RunSpec
 from tekton_runner.store.database import Database
 from tekton_runner.store.run_writes import RunWrites
 from tekton_runner.store.runs import RunStore
+from tekton_runner.store.sqlite import SqliteDatabase
 from tests.fakes.clock import FakeClock
 
 SPEC = RunSpec.model_validate({
@@ -49,7 +50,7 @@ class Stage:
 @pytest_asyncio.fixture
 async def stage(tmp_path: Path) -> AsyncIterator[Stage]:
     clock = FakeClock()
-    async with Database.open(tmp_path / "state.sqlite3", clock=clock) as database:
+    async with SqliteDatabase.open(tmp_path / "state.sqlite3", clock=clock) as database:
         writes = RunWrites(database)
         await writes.create(RunId("r-1"), SPEC, "harbor.test/library/demo-shop:r-1")
         await writes.transition(RunId("r-1"), allowed=(RunState.PENDING,), to=RunState.DEPLOYING)
@@ -126,7 +127,7 @@ async def test_an_unexpected_exception_ends_the_step_as_internal_error_after_its
 
 async def test_stored_times_come_from_the_clock(tmp_path: Path) -> None:
     clock = FakeClock()
-    async with Database.open(tmp_path / "state.sqlite3", clock=clock) as database:
+    async with SqliteDatabase.open(tmp_path / "state.sqlite3", clock=clock) as database:
         runs, writes = RunStore(database), RunWrites(database)
         created = await writes.create(RunId("r-1"), SPEC, "harbor.test/library/demo-shop:r-1")
         assert created.created_at == clock.now()

@@ -4,28 +4,33 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import Enum
+from pathlib import Path
 
 import aiohttp
 
 from ...eventlistener.client import DispatchError, send_build_request
+from ...models.ids import packed_upload_id
 from ...models.runs import Run, StepName, StepState
 from ...models.spec import LocalSource, ZipSource
+from ...store.uploads import Upload
 from ..context import ChainContext
 
 
 async def archive_url(ctx: ChainContext, run: Run) -> str:
     """A one-time download URL of the run's source zip; empty for git sources."""
     source = run.spec.source
+    archive: Upload | Path
     if isinstance(source, ZipSource):
         upload = await ctx.uploads.get(source.upload_id)
         if upload is None:
             raise DispatchError(f"upload {source.upload_id} no longer exists", temporary=False)
-        path = upload.path
+        archive = upload
     elif isinstance(source, LocalSource):
-        path = ctx.settings.packed_source(run.id)
+        # Packed into the database where uploads are held there (any replica serves it), else on this host.
+        archive = await ctx.uploads.get(packed_upload_id(run.id)) or ctx.settings.packed_source(run.id)
     else:
         return ""
-    token = await ctx.uploads.issue_token(run.id, path)
+    token = await ctx.uploads.issue_token(run.id, archive)
     return f"{ctx.settings.base_url}/sources/archive/{token}"
 
 

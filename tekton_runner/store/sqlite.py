@@ -1,0 +1,105 @@
+"""The embedded backend for one replica: one SQLite file through aiosqlite, writes serialised by a lock.
+
+Opened by opening.py when no PostgreSQL URL is set. One process owns the file, so an in-process lock is
+enough to make each transaction atomic with respect to the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from ..models.clock import SYSTEM_CLOCK, Clock
+from .database import Dialect, Row, UniqueViolation
+from .schema import migrate_sqlite
+
+SQLITE = Dialect(name="sqlite", for_update="", holds_uploads=False)
+
+
+class SqliteConnection:
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._connection = connection
+
+    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
+        async with self._connection.execute(sql, tuple(params)) as cursor:
+            row: Row | None = await cursor.fetchone()
+            return row
+
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        async with self._connection.execute(sql, tuple(params)) as cursor:
+            return list(await cursor.fetchall())
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        try:
+            cursor = await self._connection.execute(sql, tuple(params))
+        except sqlite3.IntegrityError as error:
+            if "UNIQUE" not in str(error) and "PRIMARY KEY" not in str(error):
+                raise
+            raise UniqueViolation(str(error)) from error
+        count: int = cursor.rowcount
+        await cursor.close()
+        return count
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self._connection.executemany(sql, [tuple(row) for row in rows])
+
+    async def serialise(self, name: str) -> None:
+        """Nothing to do: the database's lock already runs one transaction at a time."""
+
+
+class SqliteDatabase:
+    """One connection; a lock makes each write transaction atomic with respect to the others."""
+
+    dialect = SQLITE
+
+    def __init__(self, connection: aiosqlite.Connection, clock: Clock = SYSTEM_CLOCK) -> None:
+        self._connection = SqliteConnection(connection)
+        self._raw = connection
+        self.clock = clock
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    @asynccontextmanager
+    async def open(cls, path: Path | str, *, clock: Clock = SYSTEM_CLOCK) -> AsyncIterator[SqliteDatabase]:
+        if str(path) != ":memory:":
+            await asyncio.to_thread(Path(path).parent.mkdir, parents=True, exist_ok=True)
+        connection = await aiosqlite.connect(str(path))
+        try:
+            connection.row_factory = aiosqlite.Row
+            await connection.execute("PRAGMA journal_mode=WAL")
+            await connection.execute("PRAGMA foreign_keys=ON")
+            await connection.execute("PRAGMA synchronous=NORMAL")
+            await migrate_sqlite(connection)
+            yield cls(connection, clock)
+        finally:
+            await connection.close()
+
+    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
+        # Under the lock so a read never sees another caller's uncommitted transaction.
+        async with self._lock:
+            return await self._connection.fetch_one(sql, params)
+
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        async with self._lock:
+            return await self._connection.fetch_all(sql, params)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqliteConnection]:
+        async with self._lock:
+            try:
+                yield self._connection
+            except BaseException:
+                await self._raw.rollback()
+                raise
+            else:
+                await self._raw.commit()
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        async with self.transaction() as connection:
+            return await connection.execute(sql, params)

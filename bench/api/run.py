@@ -1,7 +1,9 @@
-"""POST /run throughput and latency against a bare aiohttp echo, and event-to-chain-start latency.
+"""POST /run throughput and latency against a bare aiohttp echo, on SQLite and on PostgreSQL, and
+event-to-chain-start latency.
 
 Usage: python -m bench.api.run [--requests 2000] [--concurrency 16] [--events 200] [--json out.json]
-Every server runs in its own process on 127.0.0.1; the load generator is this process.
+Every server runs in its own process on 127.0.0.1; the load generator is this process. PostgreSQL is a
+throwaway server started the way the tests start theirs (tests/postgres.py, Debian's postgresql package).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+
+from tests.postgres import running_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_BODY = {
@@ -152,6 +156,11 @@ async def _set_taskrun_status(session: aiohttp.ClientSession, kubeconfig: Path, 
         assert response.status == 200, await response.text()
 
 
+def runner_argv(python: str, port: int, kubeconfig: Path) -> list[str]:
+    return [python, "-m", "tekton_runner.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+            "--kubeconfig", str(kubeconfig), "--log-level", "warning"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=2000)
@@ -162,33 +171,45 @@ def main() -> None:
     python = sys.executable
     with tempfile.TemporaryDirectory() as scratch:
         kubeconfig = Path(scratch) / "kubeconfig"
-        el_port, echo_port, runner_port = free_port(), free_port(), free_port()
+        el_port, echo_port = free_port(), free_port()
         with process([python, "-m", "bench.api.stubs", "--el-port", str(el_port), "--kubeconfig", str(kubeconfig)]), \
                 process([python, "-m", "bench.api.echo", "--port", str(echo_port)]):
             wait_listening(el_port)
             wait_listening(echo_port)
-            runner_env = {"TEKTON_RUNNER_DATA_DIR": str(Path(scratch) / "data"),
-                          "TEKTON_RUNNER_EVENTLISTENER_URL": f"http://127.0.0.1:{el_port}/",
-                          "TEKTON_RUNNER_RESYNC_SECONDS": "3600", "TEKTON_RUNNER_READY_TIMEOUT": "1",
-                          "TEKTON_RUNNER_BUILD_NAMESPACE": "tekton-pipelines",
-                          "TEKTON_RUNNER_POLL_INTERVAL": "0.5", "TEKTON_RUNNER_REGISTRY": "harbor.bench/library",
-                          # the stand-in creates TaskRuns at once and sends no Tekton events to pace by
-                          "TEKTON_RUNNER_DISPATCH_MIN_WINDOW": "100000",
-                          "TEKTON_RUNNER_PUBLIC_URL": f"http://127.0.0.1:{runner_port}"}
-            with process([python, "-m", "tekton_runner.cli", "serve", "--host", "127.0.0.1", "--port",
-                          str(runner_port), "--kubeconfig", str(kubeconfig), "--log-level", "warning"],
-                         env=runner_env):
+
+            def runner_env(name: str, port: int) -> dict[str, str]:
+                return {"TEKTON_RUNNER_DATA_DIR": str(Path(scratch) / name),
+                        "TEKTON_RUNNER_EVENTLISTENER_URL": f"http://127.0.0.1:{el_port}/",
+                        "TEKTON_RUNNER_RESYNC_SECONDS": "3600", "TEKTON_RUNNER_READY_TIMEOUT": "1",
+                        "TEKTON_RUNNER_BUILD_NAMESPACE": "tekton-pipelines",
+                        "TEKTON_RUNNER_POLL_INTERVAL": "0.5", "TEKTON_RUNNER_REGISTRY": "harbor.bench/library",
+                        # the stand-in creates TaskRuns at once and sends no Tekton events to pace by
+                        "TEKTON_RUNNER_DISPATCH_MIN_WINDOW": "100000",
+                        "TEKTON_RUNNER_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+
+            runner_port = free_port()
+            with process(runner_argv(python, runner_port, kubeconfig), env=runner_env("sqlite", runner_port)):
                 wait_listening(runner_port)
                 asyncio.run(load(f"http://127.0.0.1:{echo_port}/run", 200, args.concurrency))  # warm-up
                 asyncio.run(load(f"http://127.0.0.1:{runner_port}/run", 200, args.concurrency))
                 echo = asyncio.run(load(f"http://127.0.0.1:{echo_port}/run", args.requests, args.concurrency))
                 runner = asyncio.run(load(f"http://127.0.0.1:{runner_port}/run", args.requests, args.concurrency))
                 chain = asyncio.run(chain_start_latency(f"http://127.0.0.1:{runner_port}", args.events, kubeconfig))
+            # The same runner on a PostgreSQL server of its own (Debian's package), loaded the same way.
+            with running_postgres() as database_url:
+                pg_port = free_port()
+                env = {**runner_env("postgres", pg_port), "TEKTON_RUNNER_DATABASE_URL": database_url}
+                with process(runner_argv(python, pg_port, kubeconfig), env=env):
+                    wait_listening(pg_port)
+                    asyncio.run(load(f"http://127.0.0.1:{pg_port}/run", 200, args.concurrency))  # warm-up
+                    on_postgres = asyncio.run(load(f"http://127.0.0.1:{pg_port}/run", args.requests,
+                                                   args.concurrency))
     result = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.platform(),
         "cpus": os.cpu_count(), "load_average": os.getloadavg(),
         "baseline_echo": echo, "runner_post_run": runner,
         "ratio_rps": runner["rps"] / echo["rps"], "event_to_chain_start": chain,
+        "runner_post_run_postgres": on_postgres, "ratio_rps_postgres": on_postgres["rps"] / echo["rps"],
     }
     print(json.dumps(result, indent=2))
     if args.json:

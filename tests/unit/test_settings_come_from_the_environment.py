@@ -51,6 +51,17 @@ def test_defaults_put_state_under_the_data_directory() -> None:
     assert settings.registry == "harbor.example.com/library"
 
 
+def test_a_postgresql_url_selects_the_shared_store_and_its_password_stays_secret() -> None:
+    assert settings_from_env(SITE).database_url is None  # the SQLite file
+    settings = settings_from_env({**SITE, "TEKTON_RUNNER_DATABASE_URL": "postgresql://runner:pw@db.lan:5433/runner"})
+    assert reveal(settings.database_url) == "postgresql://runner:pw@db.lan:5433/runner"
+    assert settings.state_location == "postgresql://db.lan:5433/runner" and "pw" not in repr(settings)
+    assert settings_from_env({**SITE, "TEKTON_RUNNER_DATABASE_URL": " "}).database_url is None
+    with pytest.raises(ValidationError) as caught:
+        settings_from_env({**SITE, "TEKTON_RUNNER_DATABASE_URL": "mysql://runner:pw@db.lan/runner"})
+    assert explain(caught.value).startswith("TEKTON_RUNNER_DATABASE_URL: ") and "pw" not in explain(caught.value)
+
+
 def test_the_registry_host_follows_the_image_repository() -> None:
     assert settings_from_env(SITE).workspaces.registry_host == "harbor.example.com"
     settings = settings_from_env({**SITE, "TEKTON_RUNNER_REGISTRY": "harbor.lan:8443/library"})

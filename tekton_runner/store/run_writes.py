@@ -134,21 +134,22 @@ class RunWrites:
         """Stores the transition under the run's next number (and the next number across all runs, which
         outgoing notifications read in order) and returns it numbered."""
         async with self._db.transaction() as connection:
-            # Numbers are read in order by the notification loops: they must be handed out in commit order.
+            await connection.execute(  # room for this one among the newest PROGRESS_PER_RUN
+                "DELETE FROM progress WHERE run_id = ?"
+                " AND seq <= (SELECT MAX(seq) FROM progress WHERE run_id = ?) - ?",
+                (entry.run_id, entry.run_id, PROGRESS_PER_RUN - 1))
+            # Numbers are read in order by the notification loops: they must be handed out in commit order,
+            # so writers take turns from here to the commit (one statement and the commit).
             await connection.serialise("progress")
             row = await connection.fetch_one(
-                "SELECT (SELECT COALESCE(MAX(seq), 0) + 1 FROM progress WHERE run_id = ?),"
-                " (SELECT COALESCE(MAX(number), 0) + 1 FROM progress)", (entry.run_id,)
-            )
-            seq, number = (int(row[0]), int(row[1])) if row is not None else (1, 1)
-            await connection.execute(
                 "INSERT INTO progress (run_id, seq, at, subject, step, state, reason, message, number)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (entry.run_id, seq, to_text(entry.at), entry.subject.value, entry.step, entry.state,
-                 entry.reason, entry.message, number),
+                " VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM progress WHERE run_id = ?), ?, ?, ?, ?, ?, ?,"
+                " (SELECT COALESCE(MAX(number), 0) + 1 FROM progress)) RETURNING seq",
+                (entry.run_id, entry.run_id, to_text(entry.at), entry.subject.value, entry.step, entry.state,
+                 entry.reason, entry.message),
             )
-            await connection.execute("DELETE FROM progress WHERE run_id = ? AND seq <= ?",
-                                     (entry.run_id, seq - PROGRESS_PER_RUN))
+            assert row is not None
+            seq = int(row[0])
         return entry.model_copy(update={"seq": seq})
 
 

@@ -18,6 +18,7 @@ from tekton_runner.store.events import EventStore
 from tekton_runner.store.opening import open_database
 from tekton_runner.store.ports import PortRangeExhausted, PortStore, PortTaken
 from tekton_runner.store.progress_feed import ProgressFeed
+from tekton_runner.store import run_writes
 from tekton_runner.store.run_writes import RunWrites
 from tekton_runner.store.runs import DuplicateRequest, RunExists, RunStore
 from tekton_runner.store.schema import MIGRATIONS
@@ -81,6 +82,16 @@ async def test_transitions_are_numbered_per_run_and_across_runs(database: Databa
     await feed.mark_delivered("hook", 2)
     await feed.mark_delivered("hook", 3)
     assert await feed.delivered("hook") == 3
+
+
+async def test_a_run_keeps_only_its_newest_transitions(database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(run_writes, "PROGRESS_PER_RUN", 3)
+    run_id, at = await _run(database), datetime(2026, 12, 1, tzinfo=UTC)
+    for _ in range(7):
+        await RunWrites(database).append_progress(Progress(run_id=run_id, seq=0, at=at, subject=Subject.RUN,
+                                                           step=None, state="pending", reason="", message=""))
+    assert [entry.seq for entry in await RunStore(database).progress(run_id)] == [5, 6, 7]
+    assert [n.number for n in await ProgressFeed(database).after(0)] == [5, 6, 7]
 
 
 async def test_a_seen_event_is_refused_and_each_subject_keeps_its_newest(database: Database) -> None:

@@ -12,13 +12,13 @@ from tekton_runner.models.ids import RunId, UploadId
 from tekton_runner.models.progress import Progress, Subject
 from tekton_runner.models.runs import RunState, StepName, StepState
 from tekton_runner.models.spec import RunSpec
+from tekton_runner.store import run_writes
 from tekton_runner.store.apps import AppStore
 from tekton_runner.store.database import Database
 from tekton_runner.store.events import EventStore
 from tekton_runner.store.opening import open_database
 from tekton_runner.store.ports import PortRangeExhausted, PortStore, PortTaken
 from tekton_runner.store.progress_feed import ProgressFeed
-from tekton_runner.store import run_writes
 from tekton_runner.store.run_writes import RunWrites
 from tekton_runner.store.runs import DuplicateRequest, RunExists, RunStore
 from tekton_runner.store.schema import MIGRATIONS

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, TypeVar
 
 import asyncpg
@@ -46,6 +46,18 @@ async def replicas(url: str, tmp_path: Any) -> AsyncIterator[tuple[Database, Dat
         yield first, second
 
 
+@asynccontextmanager
+async def _uncommitted(url: str, sql: str, *args: object) -> AsyncIterator[Any]:
+    """Another writer's connection holding `sql`'s rows in an open transaction."""
+    holder = await asyncpg.connect(url)
+    try:
+        await holder.execute("BEGIN")
+        await holder.execute(sql, *args)
+        yield holder
+    finally:
+        await holder.close()
+
+
 async def _when_waiting_on_a_lock(url: str, statement: Awaitable[T], holder: Any) -> T:
     """Starts `statement`, commits `holder`'s transaction once the statement waits for its row lock."""
     task = asyncio.ensure_future(statement)
@@ -63,65 +75,56 @@ async def _when_waiting_on_a_lock(url: str, statement: Awaitable[T], holder: Any
     return await task
 
 
+async def _one_wins(first: Awaitable[T], second: Awaitable[T]) -> tuple[T, BaseException]:
+    """Runs both at once; exactly one must succeed. Returns its result and the other's error."""
+    results = await asyncio.gather(first, second, return_exceptions=True)
+    won = [result for result in results if not isinstance(result, BaseException)]
+    lost = [result for result in results if isinstance(result, BaseException)]
+    assert len(won) == 1 and len(lost) == 1, results
+    return won[0], lost[0]
+
+
 async def test_the_last_free_port_goes_to_one_of_two_concurrent_allocations(
         replicas: tuple[Database, Database]) -> None:
     first, second = replicas
-    results = await asyncio.gather(
+    won, lost = await _one_wins(
         PortStore(first).allocate(workspace="demo", app="shop", run_id="r-1", requested=None,
                                   port_range=(18000, 18000)),
         PortStore(second).allocate(workspace="demo", app="cart", run_id="r-2", requested=None,
-                                   port_range=(18000, 18000)),
-        return_exceptions=True)
-    won = [result for result in results if not isinstance(result, BaseException)]
-    lost = [result for result in results if isinstance(result, BaseException)]
-    assert len(won) == 1 and won[0].port == 18000
-    assert len(lost) == 1 and isinstance(lost[0], PortRangeExhausted)
-    assert [mapping.owner for mapping in await PortStore(second).all()] == [won[0].owner]
+                                   port_range=(18000, 18000)))
+    assert won.port == 18000 and isinstance(lost, PortRangeExhausted)
+    assert [mapping.owner for mapping in await PortStore(second).all()] == [won.owner]
 
 
 async def test_an_allocation_that_loses_the_race_for_a_port_takes_the_next(url: str,
                                                                           replicas: tuple[Database, Database]) -> None:
-    holder = await asyncpg.connect(url)
-    try:
-        await holder.execute("BEGIN")
-        await holder.execute("INSERT INTO ports (port, workspace, app, run_id, created_at, updated_at)"
-                             " VALUES (18000, 'demo', 'shop', 'r-1', $1, $1)", NOW)
+    async with _uncommitted(url, "INSERT INTO ports (port, workspace, app, run_id, created_at, updated_at)"
+                                 " VALUES (18000, 'demo', 'shop', 'r-1', $1, $1)", NOW) as holder:
         mapping = await _when_waiting_on_a_lock(url, PortStore(replicas[1]).allocate(
             workspace="demo", app="cart", run_id="r-2", requested=None, port_range=(18000, 18001)), holder)
-        assert mapping.port == 18001
-        with pytest.raises(PortRangeExhausted):
-            await PortStore(replicas[0]).allocate(workspace="demo", app="api", run_id="r-3", requested=None,
-                                                  port_range=(18000, 18001))
-    finally:
-        await holder.close()
+    assert mapping.port == 18001
+    with pytest.raises(PortRangeExhausted):
+        await PortStore(replicas[0]).allocate(workspace="demo", app="api", run_id="r-3", requested=None,
+                                              port_range=(18000, 18001))
 
 
 async def test_two_concurrent_creates_with_one_idempotency_key_make_one_run(
         replicas: tuple[Database, Database]) -> None:
     first, second = replicas
-    results = await asyncio.gather(
+    created, refused = await _one_wins(
         RunWrites(first).create(RunId("r-0000000000000001"), SPEC, "img:1", idempotency_key="k"),
-        RunWrites(second).create(RunId("r-0000000000000002"), SPEC, "img:2", idempotency_key="k"),
-        return_exceptions=True)
-    created = [result for result in results if not isinstance(result, BaseException)]
-    refused = [result for result in results if isinstance(result, BaseException)]
-    assert len(created) == 1 and len(refused) == 1
-    assert isinstance(refused[0], DuplicateRequest) and refused[0].run_id == created[0].id
-    assert [run.id for run in await RunStore(first).list()] == [created[0].id]
+        RunWrites(second).create(RunId("r-0000000000000002"), SPEC, "img:2", idempotency_key="k"))
+    assert isinstance(refused, DuplicateRequest) and refused.run_id == created.id
+    assert [run.id for run in await RunStore(first).list()] == [created.id]
 
 
 async def test_a_create_that_loses_the_race_for_its_key_names_the_winner(url: str,
                                                                         replicas: tuple[Database, Database]) -> None:
-    holder = await asyncpg.connect(url)
-    try:
-        await holder.execute("BEGIN")
-        await holder.execute("INSERT INTO runs (id, workspace, app, spec_json, state, image, created_at, updated_at,"
-                             " idempotency_key) VALUES ('r-winner', 'demo', 'shop', $1, 'pending', 'img', $2, $2,"
-                             " 'k')", SPEC.model_dump_json(), NOW)
+    async with _uncommitted(url, "INSERT INTO runs (id, workspace, app, spec_json, state, image, created_at,"
+                                 " updated_at, idempotency_key) VALUES ('r-winner', 'demo', 'shop', $1, 'pending',"
+                                 " 'img', $2, $2, 'k')", SPEC.model_dump_json(), NOW) as holder:
         create = RunWrites(replicas[1]).create(RunId("r-0000000000000002"), SPEC, "img:2", idempotency_key="k")
         with pytest.raises(DuplicateRequest) as refused:
             await _when_waiting_on_a_lock(url, create, holder)
-        assert refused.value.run_id == "r-winner"
-    finally:
-        await holder.close()
+    assert refused.value.run_id == "r-winner"
     assert [run.id for run in await RunStore(replicas[0]).list()] == ["r-winner"]

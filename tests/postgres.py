@@ -51,7 +51,7 @@ def running_postgres(*, max_connections: int = 200) -> Iterator[str]:
         shutil.chown(scratch, "postgres", "postgres")
     port = _free_port()
     subprocess.run(_as_server_user([str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                                    "--no-sync", "-E", "UTF8"]), check=True, capture_output=True)
+                                    "--no-sync", "-E", "UTF8", "--locale=C"]), check=True, capture_output=True)
     options = (f"-p {port} -c listen_addresses=127.0.0.1 -k {scratch} -c fsync=off "
                f"-c max_connections={max_connections}")
     subprocess.run(_as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-l",

@@ -31,8 +31,8 @@ from bench.follow.run import rss_mib
 from tekton_runner.models.ids import new_run_id
 from tekton_runner.models.runs import RunState, Step, StepName, StepState
 from tekton_runner.models.spec import RunSpec
-from tekton_runner.store.database import Database
 from tekton_runner.store.run_writes import RunWrites
+from tekton_runner.store.sqlite import SqliteDatabase
 
 REGISTRY = "harbor.bench/library"
 WINDOW_SECONDS = 10.0
@@ -48,7 +48,7 @@ def spec(workspace: str, app: str) -> RunSpec:
 async def seed(database: Path, *, ended: int, workspaces: int, live: int) -> list[dict[str, str]]:
     """Stores the runs; answers the TaskRuns the API server should hold for them."""
     taskruns = []
-    async with Database.open(database) as db:
+    async with SqliteDatabase.open(database) as db:
         writes = RunWrites(db)
         for index in range(ended + live):
             run_id = new_run_id()

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.databases import both_backends
 from tests.fakes.clock import FakeClock
 from tests.integration.harness import Harness, spec
+
+pytestmark = both_backends  # the same behaviour on the embedded and the shared store
 
 
 async def every_page(harness: Harness, **filters: str) -> list[list[str]]:

@@ -1,4 +1,5 @@
-"""Several runner replicas in one test: one fake API server, one EventListener, one SQLite file."""
+"""Several runner replicas in one test: one fake API server, one EventListener, one database (the SQLite file,
+or a PostgreSQL database when the test runs on both backends)."""
 
 from __future__ import annotations
 

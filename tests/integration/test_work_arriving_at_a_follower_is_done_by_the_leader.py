@@ -4,8 +4,11 @@ chains, and what a follower received reaches it through the database."""
 from __future__ import annotations
 
 from tekton_runner.models.runs import RunState, StepName, StepState
+from tests.databases import both_backends
 from tests.integration.harness import Harness, spec
 from tests.integration.replicas import leadership, replicas, until_run
+
+pytestmark = both_backends  # replicas on one SQLite file (one host) and on one PostgreSQL
 
 
 async def test_a_run_and_its_event_sent_to_a_follower_are_carried_out_by_the_leader(harness: Harness) -> None:

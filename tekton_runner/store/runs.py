@@ -127,7 +127,7 @@ class RunStore:
         )
         return await self._with_steps(rows)
 
-    async def _with_steps(self, rows: builtins.list[aiosqlite.Row]) -> builtins.list[Run]:
+    async def _with_steps(self, rows: builtins.list[Row]) -> builtins.list[Run]:
         if not rows:
             return []
         ids = [row["id"] for row in rows]
@@ -182,7 +182,7 @@ class RunStore:
             " GROUP BY workspace, app) n ON r.workspace = n.workspace AND r.app = n.app AND r.created_at = n.newest"
             " ORDER BY r.id DESC"
         )
-        newest: dict[tuple[str, str], aiosqlite.Row] = {}
+        newest: dict[tuple[str, str], Row] = {}
         for row in rows:
             newest.setdefault((row["workspace"], row["app"]), row)
         return await self._with_steps(list(newest.values()))

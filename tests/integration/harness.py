@@ -133,8 +133,9 @@ class Harness:
 
     async def dispatched(self) -> None:
         """Returns after a dispatch pass that began after this call: requests stored before it were sent
-        (unless paced or backed off)."""
-        await self.orchestrator.dispatcher.send_due()
+        (unless paced or backed off). Only a leading replica dispatches; on a follower this does nothing."""
+        if self.orchestrator.leadership.leading:
+            await self.orchestrator.dispatcher.send_due()
 
     async def post_run(self, spec: Json) -> Json:
         """POST /run, then a dispatch pass: the answer is the run as stored before its request was sent."""

@@ -3,7 +3,7 @@ chains, and what a follower received reaches it through the database."""
 
 from __future__ import annotations
 
-from tekton_runner.models.runs import RunState, StepName, StepState
+from tekton_runner.models.runs import RunState, StepName
 from tests.databases import both_backends
 from tests.integration.harness import Harness, spec
 from tests.integration.replicas import leadership, replicas, until_run
@@ -42,7 +42,8 @@ async def test_a_chain_interrupted_by_a_change_of_leader_resumes_on_the_new_one(
         harness.controllers.unready.add("shop")  # the app step waits for readiness on the first leader
         run_id = (await first.post_run(spec()))["run_id"]
         await first.send_event(first.finish_taskrun(run_id), "successful")
-        await until_run(first, run_id, lambda run: run.step(StepName.APP).state is StepState.RUNNING)
+        # applied, read once and resting until its next look: the Deployment exists on the first leader
+        await until_run(first, run_id, lambda run: run.step(StepName.APP).due_at is not None)
         await first.stop()  # a clean stop: its chain is cancelled, then the Lease is released
         await leadership(second).wait(True)
         assert second.registry.get_sample_value("tekton_runner_leader_transitions_total", {"change": "gained"}) == 1

@@ -175,8 +175,9 @@ class RunStore:
             found.update(row["id"] for row in rows)
         return found
 
-    async def newest_per_app(self) -> builtins.list[Run]:
-        """The newest run of every app (one row per app reaches Python; ties on the time go to the higher id)."""
+    async def newest_per_app(self, state: RunState | None = None) -> builtins.list[Run]:
+        """The newest run of every app (one row per app reaches Python; ties on the time go to the higher id);
+        with `state`, only the apps whose newest run is in it (only those runs' steps are read)."""
         rows = await self._db.fetch_all(
             "SELECT r.* FROM runs r JOIN (SELECT workspace, app, MAX(created_at) AS newest FROM runs"
             " GROUP BY workspace, app) n ON r.workspace = n.workspace AND r.app = n.app AND r.created_at = n.newest"
@@ -185,7 +186,7 @@ class RunStore:
         newest: dict[tuple[str, str], Row] = {}
         for row in rows:
             newest.setdefault((row["workspace"], row["app"]), row)
-        return await self._with_steps(list(newest.values()))
+        return await self._with_steps([row for row in newest.values() if state is None or row["state"] == state.value])
 
     async def workspace_activity(self) -> builtins.list[WorkspaceRuns]:
         """Per workspace with runs not deleted: the latest change of any of them and how many are live."""

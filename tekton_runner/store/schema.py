@@ -167,6 +167,10 @@ ALTER TABLE archive_tokens ADD COLUMN upload_id TEXT;
 ALTER TABLE events ADD COLUMN number INTEGER;
 CREATE UNIQUE INDEX events_number ON events (number);
 """),
+    Migration(8, "runs listed newest first, and each app's newest run, read from indexes", """
+CREATE INDEX runs_created ON runs (created_at, id);
+CREATE INDEX runs_app_created ON runs (workspace, app, created_at);
+"""),
 )
 
 

@@ -163,3 +163,18 @@ async def test_opening_again_keeps_the_schema_at_the_latest_version(database_url
             else:
                 row = await database.fetch_one("SELECT version FROM schema_version")
             assert row is not None and row[0] == MIGRATIONS[-1].version
+
+
+async def test_each_apps_newest_run_is_found_and_only_live_apps_when_asked(database: Database) -> None:
+    writes = RunWrites(database)
+    for run_id, app, state in (("r-00000000000000a1", "shop", RunState.SUCCEEDED),
+                               ("r-00000000000000a2", "shop", RunState.FAILED),  # newest of shop: not live
+                               ("r-00000000000000b1", "cart", RunState.SUCCEEDED)):
+        spec = SPEC.model_copy(update={"app": SPEC.app.model_copy(update={"name": app})})
+        await writes.create(RunId(run_id), spec, f"harbor.test/library/demo-{app}:{run_id}")
+        await writes.transition(RunId(run_id), allowed=[RunState.PENDING], to=state)
+    newest = {run.app: run.id for run in await RunStore(database).newest_per_app()}
+    assert newest == {"shop": "r-00000000000000a2", "cart": "r-00000000000000b1"}
+    live = await RunStore(database).newest_per_app(RunState.SUCCEEDED)
+    assert [(run.app, run.id) for run in live] == [("cart", "r-00000000000000b1")]
+    assert [step.name for step in live[0].steps] == list(StepName)

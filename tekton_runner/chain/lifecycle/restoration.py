@@ -24,7 +24,7 @@ RESTORED_STEPS = (StepName.DEPENDENCY, StepName.APP, StepName.FORWARD)
 
 async def live_apps(ctx: ChainContext) -> list[Run]:
     """The newest run of every app whose newest run succeeded."""
-    return [run for run in await ctx.runs.newest_per_app() if run.state is RunState.SUCCEEDED]
+    return await ctx.runs.newest_per_app(RunState.SUCCEEDED)
 
 
 async def restore_missing(ctx: ChainContext) -> list[Run]:

@@ -1,6 +1,7 @@
-"""Three runner processes on one database, electing a leader with a Lease in the real API server: exactly
-one holds it; killed (SIGKILL) or stopped (SIGSTOP) in the middle of a chain, another replica takes the
-Lease within its duration and the run succeeds with one build and one migration Job."""
+"""Three runner processes on one PostgreSQL database, each with a data directory of its own, electing a
+leader with a Lease in the real API server: exactly one holds it; killed (SIGKILL) or stopped (SIGSTOP) in
+the middle of a chain, another replica takes the Lease within its duration and the run succeeds with one
+build and one migration Job."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
+from tests.databases import fresh_postgres_database
 from tests.e2e.conftest import Cluster, prove_sink
 from tests.e2e.kubeapi import KubeAPI, poll
 from tests.e2e.runner import Runner, run_spec
@@ -26,8 +29,15 @@ FAKE_DIGEST = "sha256:" + "cd" * 32
 DURATION, RENEW_DEADLINE, RETRY = 8.0, 5.0, 1.0
 
 
+@pytest_asyncio.fixture
+async def shared_database(postgres_server: str) -> str:
+    """A database of this test's own on the session's PostgreSQL server, for all three replicas."""
+    return await fresh_postgres_database(postgres_server)
+
+
 @asynccontextmanager
-async def three_replicas(cluster: Cluster, kube: KubeAPI, tmp_path: Path) -> AsyncIterator[tuple[list[Runner], str]]:
+async def three_replicas(cluster: Cluster, kube: KubeAPI, tmp_path: Path,
+                         database_url: str) -> AsyncIterator[tuple[list[Runner], str]]:
     """replica-0 started first (so it leads), then two followers; Tekton's sink points at replica-1."""
     lease_ns = f"e2e-lease-{uuid.uuid4().hex[:6]}"
     await kube.ensure_namespace(lease_ns)
@@ -35,11 +45,11 @@ async def three_replicas(cluster: Cluster, kube: KubeAPI, tmp_path: Path) -> Asy
         "TEKTON_RUNNER_LEADER_ELECTION": "true", "TEKTON_RUNNER_LEASE_NAMESPACE": lease_ns,
         "TEKTON_RUNNER_LEASE_DURATION": str(DURATION), "TEKTON_RUNNER_LEASE_RENEW_DEADLINE": str(RENEW_DEADLINE),
         "TEKTON_RUNNER_LEASE_RETRY_PERIOD": str(RETRY), "TEKTON_RUNNER_HANDOVER_SECONDS": "0.2",
-        "TEKTON_RUNNER_FORWARD": "false",
+        "TEKTON_RUNNER_FORWARD": "false", "TEKTON_RUNNER_DATABASE_URL": database_url,
     }
-    shared = tmp_path / "shared"
-    replicas = [Runner({**cluster.env, **election, "TEKTON_RUNNER_LEASE_IDENTITY": f"replica-{number}"}, shared,
-                       log_path=tmp_path / f"replica-{number}.log") for number in range(3)]
+    replicas = [Runner({**cluster.env, **election, "TEKTON_RUNNER_LEASE_IDENTITY": f"replica-{number}"},
+                       tmp_path / f"replica-{number}", log_path=tmp_path / f"replica-{number}.log")
+                for number in range(3)]
     try:
         await replicas[0].start()
         await poll("replica-0 holding the Lease", lambda: holder_is(kube, lease_ns, "replica-0"), 30)
@@ -110,8 +120,8 @@ async def taken_over(kube: KubeAPI, lease_ns: str, since: float, survivors: tupl
 
 
 async def test_a_killed_leader_is_replaced_within_the_lease_duration_and_the_run_succeeds_once(
-        cluster: Cluster, kube: KubeAPI, tmp_path: Path) -> None:
-    async with three_replicas(cluster, kube, tmp_path) as (replicas, lease_ns):
+        cluster: Cluster, kube: KubeAPI, tmp_path: Path, shared_database: str) -> None:
+    async with three_replicas(cluster, kube, tmp_path, shared_database) as (replicas, lease_ns):
         assert await roles(replicas) == ["leader", "follower", "follower"]
         run_id, namespace, job_uid = await run_waiting_on_its_migration(cluster, kube, replicas[2])
 
@@ -127,8 +137,8 @@ async def test_a_killed_leader_is_replaced_within_the_lease_duration_and_the_run
 
 
 async def test_a_stopped_leader_loses_the_lease_and_follows_when_it_wakes(
-        cluster: Cluster, kube: KubeAPI, tmp_path: Path) -> None:
-    async with three_replicas(cluster, kube, tmp_path) as (replicas, lease_ns):
+        cluster: Cluster, kube: KubeAPI, tmp_path: Path, shared_database: str) -> None:
+    async with three_replicas(cluster, kube, tmp_path, shared_database) as (replicas, lease_ns):
         run_id, namespace, job_uid = await run_waiting_on_its_migration(cluster, kube, replicas[1])
         stopped = replicas[0]
         stopped.signal(signal.SIGSTOP)  # no API access at all: it cannot renew

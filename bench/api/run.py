@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -27,6 +26,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.report import report
 from tests.postgres import running_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,7 +112,7 @@ async def chain_start_latency(base: str, events: int, kubeconfig: Path) -> dict[
             body = {**RUN_BODY, "app": {"name": f"shop{index}", "port": 8080}}
             async with session.post(f"{base}/run", json=body) as response:
                 run_id = (await response.json())["run_id"]
-            await _wait_building(session, base, run_id)  # the answer came before the EventListener's
+            await wait_building(session, base, run_id)  # the answer came before the EventListener's
             taskrun = {"metadata": {"name": f"build-{run_id}", "namespace": "tekton-pipelines", "uid": run_id,
                                     "labels": {"tekton-runner.io/run-id": run_id}},
                        "status": {"completionTime": "2026-11-26T10:00:00Z", "conditions": [
@@ -137,7 +137,8 @@ async def chain_start_latency(base: str, events: int, kubeconfig: Path) -> dict[
             "max_ms": 1000 * samples[-1]}
 
 
-async def _wait_building(session: aiohttp.ClientSession, base: str, run_id: str) -> None:
+async def wait_building(session: aiohttp.ClientSession, base: str, run_id: str) -> None:
+    """Until the run's build request was sent (POST /run answers before that), so its TaskRun exists."""
     while True:
         async with session.get(f"{base}/runs/{run_id}") as response:
             if (await response.json())["state"] != "pending":
@@ -204,16 +205,11 @@ def main() -> None:
                     asyncio.run(load(f"http://127.0.0.1:{pg_port}/run", 200, args.concurrency))  # warm-up
                     on_postgres = asyncio.run(load(f"http://127.0.0.1:{pg_port}/run", args.requests,
                                                    args.concurrency))
-    result = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.platform(),
-        "cpus": os.cpu_count(), "load_average": os.getloadavg(),
+    report({
         "baseline_echo": echo, "runner_post_run": runner,
         "ratio_rps": runner["rps"] / echo["rps"], "event_to_chain_start": chain,
         "runner_post_run_postgres": on_postgres, "ratio_rps_postgres": on_postgres["rps"] / echo["rps"],
-    }
-    print(json.dumps(result, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    }, args.json)
 
 
 if __name__ == "__main__":

@@ -13,20 +13,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from bench.api.run import free_port, process, wait_listening
+from bench.api.run import free_port, process, runner_argv, wait_building, wait_listening
 from bench.follow.run import RUN_BODY, rss_mib, summary
+from bench.report import report
 
 Delays = dict[int, list[float]]
 
@@ -107,6 +105,7 @@ async def follow_runner(base: str, control: str, pid: int, clients: int, lines: 
         kubelet = Kubelet(session, control)
         async with session.post(f"{base}/run", json=RUN_BODY) as response:
             run_id = (await response.json())["run_id"]
+        await wait_building(session, base, run_id)
         created = await kubelet.call("build-pod", {"run_id": run_id})
         url = f"{base}/runs/{run_id}/logs?step=build&follow=1"
         return await measure(kubelet, created["pod"], clients, lines,
@@ -133,20 +132,13 @@ def main() -> None:
                           "TEKTON_RUNNER_REGISTRY": "harbor.bench/library",
                           "TEKTON_RUNNER_LOGS_MAX_FOLLOWS": str(args.clients + 10),
                           "TEKTON_RUNNER_PUBLIC_URL": f"http://127.0.0.1:{runner_port}"}
-            with process([python, "-m", "tekton_runner.cli", "serve", "--host", "127.0.0.1", "--port",
-                          str(runner_port), "--kubeconfig", str(kubeconfig), "--log-level", "warning"],
-                         env=runner_env) as runner:
+            with process(runner_argv(python, runner_port, kubeconfig), env=runner_env) as runner:
                 wait_listening(runner_port)
                 measured = asyncio.run(follow_runner(f"http://127.0.0.1:{runner_port}", control, runner.pid,
                                                      args.clients, args.lines))
-    result = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.platform(),
-        "cpus": os.cpu_count(), "load_average": os.getloadavg(),
+    report({
         "baseline_api_follows": baseline, "runner_log_follows": measured,
-    }
-    print(json.dumps(result, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    }, args.json)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -22,7 +20,8 @@ from typing import Any
 
 import aiohttp
 
-from bench.api.run import _set_taskrun_status, free_port, process, wait_listening
+from bench.api.run import _set_taskrun_status, free_port, process, runner_argv, wait_building, wait_listening
+from bench.report import report
 
 RUN_BODY = {
     "workspace": "bench", "app": {"name": "shop", "port": 8080},
@@ -71,6 +70,7 @@ async def follow_runner(base: str, kubeconfig: Path, pid: int, clients: int, tra
     async with aiohttp.ClientSession(connector=connector) as session:
         async with session.post(f"{base}/run", json=RUN_BODY) as response:
             run_id = (await response.json())["run_id"]
+        await wait_building(session, base, run_id)
         before = rss_mib(pid)
         delays: dict[int, list[float]] = {}
         connected, ready = asyncio.Event(), list[int]()
@@ -155,20 +155,13 @@ def main() -> None:
                           "TEKTON_RUNNER_POLL_INTERVAL": "0.5", "TEKTON_RUNNER_REGISTRY": "harbor.bench/library",
                           "TEKTON_RUNNER_MAX_FOLLOWERS": str(args.clients + 10),
                           "TEKTON_RUNNER_PUBLIC_URL": f"http://127.0.0.1:{runner_port}"}
-            with process([python, "-m", "tekton_runner.cli", "serve", "--host", "127.0.0.1", "--port",
-                          str(runner_port), "--kubeconfig", str(kubeconfig), "--log-level", "warning"],
-                         env=runner_env) as runner:
+            with process(runner_argv(python, runner_port, kubeconfig), env=runner_env) as runner:
                 wait_listening(runner_port)
                 measured = asyncio.run(follow_runner(f"http://127.0.0.1:{runner_port}", kubeconfig, runner.pid,
                                                      args.clients, args.transitions))
-    result = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.platform(),
-        "cpus": os.cpu_count(), "load_average": os.getloadavg(),
+    report({
         "baseline_fanout": baseline, "runner_events": measured,
-    }
-    print(json.dumps(result, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    }, args.json)
 
 
 if __name__ == "__main__":

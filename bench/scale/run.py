@@ -14,20 +14,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import platform
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from bench.api.run import free_port, process, wait_listening
+from bench.api.run import free_port, process, runner_argv, wait_listening
 from bench.follow.run import rss_mib
+from bench.report import report
 from tekton_runner.models.ids import new_run_id
 from tekton_runner.models.runs import RunState, Step, StepName, StepState
 from tekton_runner.models.spec import RunSpec
@@ -137,9 +135,7 @@ def measure(*, ended: int, workspaces: int, live: int) -> dict[str, Any]:
                    "TEKTON_RUNNER_RESYNC_SECONDS": "1", "TEKTON_RUNNER_BUILD_NAMESPACE": "tekton-pipelines",
                    "TEKTON_RUNNER_REGISTRY": REGISTRY, "TEKTON_RUNNER_PUBLIC_URL": f"http://127.0.0.1:{runner_port}",
                    "TEKTON_RUNNER_TASKRUN_APPEAR_TIMEOUT": "3600"}
-            with process([python, "-m", "tekton_runner.cli", "serve", "--host", "127.0.0.1", "--port",
-                          str(runner_port), "--kubeconfig", str(kubeconfig), "--log-level", "warning"],
-                         env=env) as runner:
+            with process(runner_argv(python, runner_port, kubeconfig), env=env) as runner:
                 wait_listening(runner_port)
                 observed = asyncio.run(observe(f"http://127.0.0.1:{runner_port}", control, runner.pid, workspaces))
     return {"runs_stored": ended + live, "live_runs": live, "seed_seconds": seeded, **observed}
@@ -159,14 +155,9 @@ def main() -> None:
     args = parser.parse_args()
     baseline = measure(ended=0, workspaces=args.workspaces, live=args.live)
     loaded = measure(ended=args.runs - args.live, workspaces=args.workspaces, live=args.live)
-    result = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.platform(),
-        "cpus": os.cpu_count(), "load_average": os.getloadavg(),
+    report({
         "baseline_live_runs_only": baseline, "many_runs_stored": loaded,
-    }
-    print(json.dumps(result, indent=2))
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    }, args.json)
 
 
 if __name__ == "__main__":

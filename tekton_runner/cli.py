@@ -1,5 +1,6 @@
-"""The `tekton-runner` command: `serve` runs the service, `forward` runs one port relay, and the client
-commands (submit, runs, status, logs, delete, endpoint) talk to a running service (tekton_runner/client)."""
+"""The `tekton-runner` command: `serve` runs the service, `forward` runs one port relay, `store copy` moves
+the SQLite state into PostgreSQL, and the client commands (submit, runs, status, logs, delete, endpoint) talk
+to a running service (tekton_runner/client)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import __version__
 from .client.commands import add_commands
@@ -54,6 +56,33 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _store_copy(args: argparse.Namespace) -> int:
+    """Exit codes: 0 copied, 1 refused or failed (the target unchanged), 2 no target named."""
+    import asyncio
+    from urllib.parse import urlsplit
+
+    from .models.settings import server_location
+    from .store.copying import copy_store
+
+    url = args.to or os.environ.get("TEKTON_RUNNER_DATABASE_URL", "")
+    if urlsplit(url).scheme not in ("postgresql", "postgres"):
+        print("tekton-runner: store copy needs --to postgresql://… (or TEKTON_RUNNER_DATABASE_URL)", file=sys.stderr)
+        return 2
+    password = urlsplit(url).password
+    target = server_location(url)
+    print(f"copying {args.source} into {target}", flush=True)
+    try:
+        held = asyncio.run(copy_store(Path(args.source), url, replace=args.replace,
+                                      report=lambda line: print(f"  {line}", flush=True)))
+    except Exception as error:  # every failure ends the same way: the transaction is undone
+        message = f"{type(error).__name__}: {error}"
+        print(f"tekton-runner: store copy into {target} did not happen, the target is unchanged: "
+              f"{message.replace(password, '***') if password else message}", file=sys.stderr)
+        return 1
+    print(f"copied and verified: {', '.join(f'{name} {count}' for name, count in held.items())}", flush=True)
+    return 0
+
+
 def _forward(argv: Sequence[str]) -> int:
     from .forwarding import main as forward_main
 
@@ -72,6 +101,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--database", default=None, help="SQLite file (default <data dir>/state.sqlite3)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(handler=_serve)
+    store = commands.add_parser("store", help="act on the runner's state database (stop the runner first)")
+    store_commands = store.add_subparsers(dest="store_command", required=True)
+    copy = store_commands.add_parser(
+        "copy", help="copy the SQLite state into an empty PostgreSQL database, in one transaction")
+    copy.add_argument("--from", dest="source", required=True, help="the SQLite file (<data dir>/state.sqlite3)")
+    copy.add_argument("--to", default=None,
+                      help="postgresql://… URL (default $TEKTON_RUNNER_DATABASE_URL, which keeps the password "
+                           "off the command line)")
+    copy.add_argument("--replace", action="store_true", help="empty a target that holds rows, then copy")
+    copy.set_defaults(handler=_store_copy)
     commands.add_parser("forward", help="relay one TCP port: forward --listen [HOST:]PORT --target HOST:PORT",
                         add_help=False)
     add_commands(commands)

@@ -101,6 +101,12 @@ def reveal(secret: SecretStr | None) -> str | None:
     return secret.get_secret_value() if secret is not None else None
 
 
+def server_location(url: str) -> str:
+    """A PostgreSQL URL as logs may show it: host, port and database, never the user or the password."""
+    parts = urlsplit(url)
+    return f"postgresql://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
+
+
 def registry_host_of(repository: str) -> str:
     """The host[:port] of an image repository such as `harbor.lan:8443/library`."""
     return ImageReference.parse(repository).host
@@ -351,8 +357,7 @@ class Settings(BaseSettings):
         """Where the state lives, for logs: the PostgreSQL server and database without credentials, or the file."""
         if self.database_url is None:
             return str(self.database_path)
-        url = urlsplit(self.database_url.get_secret_value())
-        return f"postgresql://{url.hostname or ''}{f':{url.port}' if url.port else ''}{url.path}"
+        return server_location(self.database_url.get_secret_value())
 
     @property
     def nft_table(self) -> str:

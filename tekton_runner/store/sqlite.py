@@ -22,6 +22,10 @@ from .schema import migrate_sqlite
 SQLITE = Dialect(name="sqlite", for_update="", holds_uploads=False)
 
 
+class DatabaseInUse(RuntimeError):
+    """Another connection (a runner serving on the file) has the database open."""
+
+
 class SqliteConnection:
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._connection = connection
@@ -66,12 +70,18 @@ class SqliteDatabase:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, path: Path | str, *, clock: Clock = SYSTEM_CLOCK) -> AsyncIterator[SqliteDatabase]:
+    async def open(cls, path: Path | str, *, clock: Clock = SYSTEM_CLOCK, exclusive: bool = False
+                   ) -> AsyncIterator[SqliteDatabase]:
+        """With `exclusive`, the file is locked for this connection alone until it closes: refused with
+        DatabaseInUse while any other connection has it open (a WAL connection holds a shared lock for as
+        long as it is open, idle or not), and no other connection can open it meanwhile."""
         if str(path) != ":memory:":
             await asyncio.to_thread(Path(path).parent.mkdir, parents=True, exist_ok=True)
-        connection = await aiosqlite.connect(str(path))
+        connection = await aiosqlite.connect(str(path), timeout=0 if exclusive else 5.0)
         try:
             connection.row_factory = aiosqlite.Row
+            if exclusive:
+                await _lock_exclusively(connection, path)
             await connection.execute("PRAGMA journal_mode=WAL")
             await connection.execute("PRAGMA foreign_keys=ON")
             await connection.execute("PRAGMA synchronous=NORMAL")
@@ -103,3 +113,14 @@ class SqliteDatabase:
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         async with self.transaction() as connection:
             return await connection.execute(sql, params)
+
+
+async def _lock_exclusively(connection: aiosqlite.Connection, path: Path | str) -> None:
+    try:
+        await connection.execute("PRAGMA locking_mode=EXCLUSIVE")
+        await connection.execute("BEGIN EXCLUSIVE")  # in this mode the lock outlives the transaction
+        await connection.commit()
+    except sqlite3.OperationalError as error:
+        if "locked" not in str(error):
+            raise
+        raise DatabaseInUse(f"{path} is open in another process (is a runner serving on it?): {error}") from error

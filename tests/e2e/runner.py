@@ -8,6 +8,7 @@ import re
 import signal
 import socket
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +27,17 @@ def free_port() -> int:
 
 
 class Runner:
-    def __init__(self, cluster_env: dict[str, str], data_dir: Path, *, log_path: Path | None = None) -> None:
+    def __init__(self, cluster_env: dict[str, str], data_dir: Path, *, log_path: Path | None = None,
+                 address: str = "127.0.0.1", wrap: Sequence[str] = ()) -> None:
+        """`address`: where it listens and is reached; `wrap`: a command prefix it runs under (a netns)."""
         self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.base_url = f"http://{address}:{self.port}"
+        self._wrap = tuple(wrap)
         self.data_dir = data_dir
         self.log_path = log_path or data_dir / "runner.log"  # replicas on one data_dir keep their own logs
         self.env = {
             **os.environ, **cluster_env,
-            "TEKTON_RUNNER_HOST": "127.0.0.1", "TEKTON_RUNNER_PORT": str(self.port),
+            "TEKTON_RUNNER_HOST": address, "TEKTON_RUNNER_PORT": str(self.port),
             "TEKTON_RUNNER_DATA_DIR": str(data_dir),
             # build pods of the local plane run on this host (kwok), so they reach the runner on loopback
             "TEKTON_RUNNER_PUBLIC_URL": self.base_url,
@@ -53,7 +57,7 @@ class Runner:
         log = await asyncio.to_thread(open, self.log_path, "ab")
         try:
             self._proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "tekton_runner.cli", "serve", env=self.env,
+                *self._wrap, sys.executable, "-m", "tekton_runner.cli", "serve", env=self.env,
                 stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=asyncio.subprocess.STDOUT)
         finally:
             await asyncio.to_thread(log.close)

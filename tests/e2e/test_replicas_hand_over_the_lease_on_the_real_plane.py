@@ -1,7 +1,8 @@
 """Three runner processes on one PostgreSQL database, each with a data directory of its own, electing a
 leader with a Lease in the real API server: exactly one holds it; killed (SIGKILL) or stopped (SIGSTOP) in
 the middle of a chain, another replica takes the Lease within its duration and the run succeeds with one
-build and one migration Job."""
+build and one migration Job. A leader in a network namespace of its own, cut off from the API server by an
+nft rule there, steps down by itself before another replica takes the Lease, and follows once mended."""
 
 from __future__ import annotations
 
@@ -12,13 +13,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import pytest_asyncio
 
 from tests.databases import fresh_postgres_database
 from tests.e2e.conftest import Cluster, prove_sink
-from tests.e2e.kubeapi import KubeAPI, poll
+from tests.e2e.kubeapi import KubeAPI, poll, ssl_from_kubeconfig
+from tests.e2e.netns import ReplicaNetns, left_behind, replica_netns
 from tests.e2e.runner import Runner, run_spec
 from tests.e2e.workspace import build_then_hold_migration, jobs_of_run, new_workspace, settle_held_pods
 
@@ -36,9 +39,10 @@ async def shared_database(postgres_server: str) -> str:
 
 
 @asynccontextmanager
-async def three_replicas(cluster: Cluster, kube: KubeAPI, tmp_path: Path,
-                         database_url: str) -> AsyncIterator[tuple[list[Runner], str]]:
-    """replica-0 started first (so it leads), then two followers; Tekton's sink points at replica-1."""
+async def three_replicas(cluster: Cluster, kube: KubeAPI, tmp_path: Path, database_url: str,
+                         first_in: ReplicaNetns | None = None) -> AsyncIterator[tuple[list[Runner], str]]:
+    """replica-0 started first (so it leads; inside `first_in` when given), then two followers; Tekton's
+    sink points at replica-1."""
     lease_ns = f"e2e-lease-{uuid.uuid4().hex[:6]}"
     await kube.ensure_namespace(lease_ns)
     election = {
@@ -47,8 +51,10 @@ async def three_replicas(cluster: Cluster, kube: KubeAPI, tmp_path: Path,
         "TEKTON_RUNNER_LEASE_RETRY_PERIOD": str(RETRY), "TEKTON_RUNNER_HANDOVER_SECONDS": "0.2",
         "TEKTON_RUNNER_FORWARD": "false", "TEKTON_RUNNER_DATABASE_URL": database_url,
     }
+    where = {"address": first_in.address, "wrap": first_in.wrap} if first_in else {}
     replicas = [Runner({**cluster.env, **election, "TEKTON_RUNNER_LEASE_IDENTITY": f"replica-{number}"},
-                       tmp_path / f"replica-{number}", log_path=tmp_path / f"replica-{number}.log")
+                       tmp_path / f"replica-{number}", log_path=tmp_path / f"replica-{number}.log",
+                       **(where if number == 0 else {}))
                 for number in range(3)]
     try:
         await replicas[0].start()
@@ -153,3 +159,50 @@ async def test_a_stopped_leader_loses_the_lease_and_follows_when_it_wakes(
 
 async def is_role(replica: Runner, role: str) -> bool:
     return (await roles([replica])) == [role]
+
+
+async def metric(replica: Runner, line_start: str) -> float:
+    async with replica.session.get(f"{replica.base_url}/metrics") as response:
+        text = await response.text()
+    (value,) = [line.rsplit(" ", 1)[1] for line in text.splitlines() if line.startswith(line_start + " ")]
+    return float(value)
+
+
+async def test_a_leader_cut_off_from_the_api_server_steps_down_before_another_takes_over(
+        cluster: Cluster, kube: KubeAPI, tmp_path: Path, shared_database: str) -> None:
+    api_port = urlsplit(ssl_from_kubeconfig(cluster.kubeconfig)[0]).port
+    assert api_port is not None
+    async with replica_netns() as netns:
+        async with three_replicas(cluster, kube, tmp_path, shared_database, first_in=netns) as (replicas, lease_ns):
+            cut_off = replicas[0]  # reached through the veth pair at its namespace's address
+            assert cut_off.base_url.startswith(f"http://{netns.address}:")
+            assert await roles(replicas) == ["leader", "follower", "follower"]
+            await netns.cut(api_port)
+            workspace = new_workspace("cut")
+            run_id = await replicas[1].post_run(run_spec(workspace, APP))  # while nobody can act on it
+
+            await poll("the cut-off replica stepping down", lambda: is_role(cut_off, "follower"), DURATION + 10)
+            assert (await lease(kube, lease_ns))["holderIdentity"] == "replica-0"  # it stepped down first
+            assert await metric(cut_off, "tekton_runner_leader") == 0
+            assert await metric(cut_off, 'tekton_runner_leader_transitions_total{change="lost"}') == 1
+            assert "not acquired or renewed: timed out" in await cut_off.log_tail(200)
+            await taken_over(kube, lease_ns, time.monotonic(), ("replica-1", "replica-2"))
+            assert (await lease(kube, lease_ns))["leaseTransitions"] == 1
+
+            namespace = f"ws-{workspace}"
+            await build_then_hold_migration(kube, cluster.build_namespace, namespace, FAKE_DIGEST)
+            (job,) = await jobs_of_run(kube, namespace, run_id)
+            await finishes_once(cluster, kube, replicas[2], run_id, namespace, job["metadata"]["uid"])
+
+            await netns.mend()
+            holder = (await lease(kube, lease_ns))["holderIdentity"]
+            assert await is_role(cut_off, "follower")
+            # Back on the API server, it is a candidate again: once the others stop (the leader releasing the
+            # Lease), it takes the Lease.
+            others = {"replica-1": replicas[1], "replica-2": replicas[2]}
+            for identity in sorted(others, key=lambda identity: identity == holder):  # the holder last
+                await others[identity].close()
+            await poll("the mended replica holding the Lease", lambda: holder_is(kube, lease_ns, "replica-0"),
+                       DURATION + 2 * RETRY + 10)
+            await poll("the mended replica leading", lambda: is_role(cut_off, "leader"), 10)
+    assert await left_behind(netns) == []

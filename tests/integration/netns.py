@@ -25,11 +25,12 @@ needs_netns = pytest.mark.skipif(
 )
 
 
-async def sh(*args: str) -> str:
+async def sh(*args: str, stdin: str | None = None) -> str:
     proc = await asyncio.create_subprocess_exec(
-        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        *args, stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
-    out, err = await proc.communicate()
+    out, err = await proc.communicate(stdin.encode() if stdin is not None else None)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args)}: {err.decode().strip()}")
     return out.decode()

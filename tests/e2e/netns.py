@@ -2,8 +2,9 @@
 
 The namespace reaches the host through a veth pair. The local plane's services listen on the host's
 loopback only (API server, PostgreSQL, EventListener, registry), so inside the namespace TCP to 127.0.0.1
-is sent to the host's end of the pair, and the host sends what arrives there on to its own 127.0.0.1: the
-replica runs with the same settings as the others. `cut(port)` adds an nft table in the namespace that
+is sent to the host's end of the pair, and the host passes what arrives there on to its own 127.0.0.1, as
+from 127.0.0.1 (the tests' PostgreSQL trusts loopback clients only): the replica runs with the same settings
+as the others. `cut(port)` adds an nft table in the namespace that
 drops what the replica sends to that port; `mend()` removes it.
 
 Every name carries a random suffix, and everything added to the host (the namespace, the pair, the host's
@@ -79,7 +80,10 @@ class ReplicaNetns:
         await sh("nft", "-f", "-", stdin=(
             f"table ip {self.table} {{\n"
             f"  chain prerouting {{ type nat hook prerouting priority -100;"
-            f" iifname \"{self.host_link}\" ip daddr {self.host_address} dnat to 127.0.0.1; }}\n}}\n"))
+            f" iifname \"{self.host_link}\" ip daddr {self.host_address} dnat to 127.0.0.1; }}\n"
+            # ... and from 127.0.0.1: the tests' PostgreSQL trusts loopback clients only.
+            f"  chain input {{ type nat hook input priority 100; iifname \"{self.host_link}\" snat to 127.0.0.1; }}\n"
+            "}\n"))
         inside = self.wrap
         await sh(*inside, "ip", "link", "set", "lo", "up")
         await sh(*inside, "ip", "addr", "add", f"{self.address}/30", "dev", self.inner_link)

@@ -178,11 +178,10 @@ async def test_a_leader_cut_off_from_the_api_server_steps_down_before_another_ta
             assert cut_off.base_url.startswith(f"http://{netns.address}:")
             assert await roles(replicas) == ["leader", "follower", "follower"]
             await netns.cut(api_port)
-            workspace = new_workspace("cut")
-            run_id = await replicas[1].post_run(run_spec(workspace, APP))  # while nobody can act on it
-
             await poll("the cut-off replica stepping down", lambda: is_role(cut_off, "follower"), DURATION + 10)
             assert (await lease(kube, lease_ns))["holderIdentity"] == "replica-0"  # it stepped down first
+            workspace = new_workspace("hold")  # its pods wait for the test's word (cluster/kwok-stages.yaml)
+            run_id = await replicas[1].post_run(run_spec(workspace, APP))  # while no replica leads
             assert await metric(cut_off, "tekton_runner_leader") == 0
             assert await metric(cut_off, 'tekton_runner_leader_transitions_total{change="lost"}') == 1
             assert "not acquired or renewed: timed out" in await cut_off.log_tail(200)

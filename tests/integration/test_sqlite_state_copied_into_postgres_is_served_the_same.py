@@ -106,9 +106,12 @@ def _key(row: Json) -> str:
     return repr(sorted(row.items()))
 
 
-async def _run_copy(*args: str) -> tuple[int, str]:
+async def _run_copy(*args: str, url: str | None = None) -> tuple[int, str]:
+    """The command in its own process; `url` goes in TEKTON_RUNNER_DATABASE_URL (else that is unset)."""
+    env = {name: value for name, value in os.environ.items() if name != "TEKTON_RUNNER_DATABASE_URL"}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tekton_runner.cli", "store", "copy", *args,
+        env={**env, "TEKTON_RUNNER_DATABASE_URL": url} if url else env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     output, _ = await process.communicate()
     return int(process.returncode or 0), output.decode()
@@ -165,10 +168,18 @@ async def test_target_with_rows_is_refused_unless_replaced(harness: Harness, tar
     assert (await _run_copy("--from", str(source), "--to", target))[0] == 0
     code, output = await _run_copy("--from", str(source), "--to", target)
     assert code == 1 and "not empty" in output and "--replace" in output and PASSWORD not in output
-    code, output = await _run_copy("--from", str(source), "--to", target, "--replace")
-    assert code == 0, output
+    code, output = await _run_copy("--from", str(source), "--replace", url=target)  # the URL off the command line
+    assert code == 0 and PASSWORD not in output, output
     runs = (await _postgres_rows(target, ["runs"]))["runs"]
     assert len(runs) == 1
+
+
+async def test_copy_without_a_postgresql_url_or_source_file_names_what_is_missing(tmp_path: Path,
+                                                                                target: str) -> None:
+    code, output = await _run_copy("--from", str(tmp_path / "state.sqlite3"))
+    assert code == 2 and "--to postgresql://" in output
+    code, output = await _run_copy("--from", str(tmp_path / "absent.sqlite3"), url=target)
+    assert code == 1 and "no SQLite database at" in output and await _tables(target) == []
 
 
 async def test_copy_refuses_while_a_runner_serves_on_the_source(harness: Harness, target: str) -> None:

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian tools the test suite uses when they are missing (needs root and apt-get):
-# nft/ip/unshare for the kernel forwarding path, prlimit for descriptor exhaustion, git/wget/unzip for
+# nft/ip/unshare for the kernel forwarding path (nft/ip/sysctl also for the e2e replica cut off in a
+# network namespace), prlimit for descriptor exhaustion, git/wget/unzip for
 # the build Task's scripts, systemd-analyze for the host unit, prometheus/promtool for the dashboard and
 # alert rules, chromium/chromedriver for the web page's browser test, postgresql for the store's tests on
 # PostgreSQL (tests/postgres.py starts its own server from it); kubectl comes with the local control plane. With TEKTON_RUNNER_REAL_NODE=1 also what the real node needs (containerd, runc, iptables,
 # conntrack, busybox-static for its images, gcc for the pause image); see docs/local-control-plane.md.
 set -euo pipefail
-declare -A package_of=([nft]=nftables [ip]=iproute2 [unshare]=util-linux [prlimit]=util-linux
+declare -A package_of=([nft]=nftables [ip]=iproute2 [sysctl]=procps [unshare]=util-linux [prlimit]=util-linux
                        [git]=git [wget]=wget [unzip]=unzip [openssl]=openssl
                        [systemd-analyze]=systemd [prometheus]=prometheus [promtool]=prometheus
                        [chromium]=chromium [chromedriver]=chromium-driver)

@@ -59,6 +59,9 @@ async def copy_store(source: Path, target_url: str, *, replace: bool = False,
         tables = await tables_in_order(sqlite)
         expected = {table.name: await _count(sqlite, table.name) for table in tables}
         async with postgres.transaction() as target:
+            # No other writer until the copy commits (a runner started on the target waits), so the check
+            # below stays true.
+            await target.execute(f"LOCK TABLE {', '.join(table.name for table in tables)} IN EXCLUSIVE MODE")
             held = {table.name: count for table in tables if (count := await _count(target, table.name))}
             if held and not replace:
                 listed = ", ".join(f"{name} ({count} rows)" for name, count in held.items())

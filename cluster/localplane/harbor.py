@@ -11,11 +11,14 @@ plane, under Layout.harbor, so they stay valid across node restarts and die with
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
 import shutil
+import ssl
 import subprocess
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,3 +86,14 @@ def write_config(directory: Path, ca_dir: Path, name: str, storage: Path, listen
     config = directory / "config.yml"
     config.write_text(json.dumps(registry_config(storage, listen, directory)))  # JSON is YAML
     return config
+
+
+def answers(address: str, ca: Path, account: Robot) -> bool:
+    """/v2/ at `address` answers 200 for `account`, verified with `ca` (the host name resolved by the host)."""
+    basic = base64.b64encode(f"{account.username}:{account.password}".encode()).decode()
+    request = urllib.request.Request(f"https://{address}/v2/", headers={"Authorization": f"Basic {basic}"})
+    try:
+        with urllib.request.urlopen(request, timeout=2, context=ssl.create_default_context(cafile=str(ca))) as resp:
+            return bool(resp.status == 200)
+    except OSError:
+        return False

@@ -18,16 +18,14 @@ here (toolimages.py) instead of its placeholders.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
 import socket
-import ssl
 import subprocess
 import sys
 import time
-import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +66,24 @@ def default_ipv4() -> str:
                 if a.get("family") == "inet":
                     return str(a["local"])
     raise RuntimeError("no IPv4 address to give the node (no default route, no non-loopback address)")
+
+
+def _kill_where(ours: Callable[[list[bytes]], bool]) -> None:
+    """SIGKILL each process whose command line `ours` recognises (one of the node's, by its arguments)."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[-1] == b"":
+            argv.pop()
+        if argv and ours(argv):
+            try:
+                os.kill(int(proc.name), 9)
+            except ProcessLookupError:
+                pass
 
 
 class Node:
@@ -184,21 +200,12 @@ class Node:
         config = harbor.write_config(plane.harbor, plane.pki, lo.registry_name, plane.registry_data,
                                      f"{lo.gateway}:{lo.ports.harbor}")
         registry = shutil.which("docker-registry") or "/usr/bin/docker-registry"
+        self._stop_stray_harbor()
         self.procs.start("harbor", [registry, "serve", config])
         self.tell(lo.registry_name)
-        self._wait("the registry by host name over TLS", self._harbor_answers, 30, log="harbor")
-
-    def _harbor_answers(self) -> bool:
-        """/v2/ answers 200 for the robot account, through the host's /etc/hosts and the plane's CA."""
-        account = self.robot
-        request = urllib.request.Request(f"https://{self.harbor_address}/v2/", headers={
-            "Authorization": "Basic " + base64.b64encode(f"{account.username}:{account.password}".encode()).decode()})
-        context = ssl.create_default_context(cafile=str(self.plane.layout.pki / "ca.crt"))
-        try:
-            with urllib.request.urlopen(request, timeout=2, context=context) as resp:
-                return bool(resp.status == 200)
-        except OSError:
-            return False
+        account, ca = self.robot, self.plane.layout.pki / "ca.crt"
+        self._wait("the registry by host name over TLS", lambda: harbor.answers(self.harbor_address, ca, account),
+                   30, log="harbor")
 
     # ------------------------------------------------------------------ host names
 
@@ -351,6 +358,7 @@ class Node:
         self._remove_containers()
         self.procs.stop("containerd")
         self._stop_shims()
+        self._stop_stray_harbor()
         self._delete_api_objects()
         left: list[str] = []
         if self.layout.host_before.exists():
@@ -387,19 +395,16 @@ class Node:
 
     def _stop_shims(self) -> None:
         """containerd's shims outlive it; they are ours when they serve our containerd's socket."""
-        address = str(self.layout.containerd_socket)
-        for proc in Path("/proc").iterdir():
-            if not proc.name.isdigit():
-                continue
-            try:
-                argv = (proc / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if argv and argv[0].endswith(b"containerd-shim-runc-v2") and address.encode() in argv:
-                try:
-                    os.kill(int(proc.name), 9)
-                except ProcessLookupError:
-                    pass
+        address = str(self.layout.containerd_socket).encode()
+        _kill_where(lambda argv: argv[0].endswith(b"containerd-shim-runc-v2") and address in argv)
+
+    def _stop_stray_harbor(self) -> None:
+        """A registry left running on our config by a `down` that did not know it (its PID file is gone),
+        which would keep the port: ours when it serves our config file."""
+        if self.procs.alive("harbor"):
+            return
+        config = str(self.plane.layout.harbor / "config.yml").encode()
+        _kill_where(lambda argv: argv[-1] == config and b"serve" in argv)
 
     def _delete_api_objects(self) -> None:
         if not self.plane.kube.ready():

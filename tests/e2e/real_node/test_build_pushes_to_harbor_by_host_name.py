@@ -14,12 +14,11 @@ import aiohttp
 import pytest
 
 from tests.e2e.conftest import Cluster
-from tests.e2e.kubeapi import KubeAPI, Obj, condition, poll, taskrun_path
-from tests.e2e.real_node.conftest import TOLERATION, Harbor, RealNode, pod_phase
-from tests.e2e.real_node.gitserver import commit_repository, serve_git
+from tests.e2e.kubeapi import KubeAPI, condition, poll, taskrun_path
+from tests.e2e.real_node.buildtask import run_build
+from tests.e2e.real_node.conftest import Harbor, RealNode, pod_phase
 from tests.e2e.real_node.test_build_task_pushes_the_digest_it_reports import (
     APP,
-    BUILD_TASK,
     MANIFEST_TYPES,
     dockerfile,
 )
@@ -50,46 +49,6 @@ async def pull_failure(kube: KubeAPI, namespace: str, name: str, within: float) 
     return await poll(f"ErrImagePull of pod {namespace}/{name}", probe, within)
 
 
-async def build(kube: KubeAPI, cluster: Cluster, real_node: RealNode, harbor: Harbor, name: str,
-                files: dict[str, str], tmp_path: Path) -> tuple[Obj, str]:
-    """Run the build Task for `files` as the runner's TriggerTemplate binds it; (TaskRun, commit)."""
-    build_ns = cluster.build_namespace
-    served = tmp_path / "served"
-    served.mkdir()
-    commit = commit_repository(tmp_path / "work", files, served / "app.git")
-    async with serve_git(served, real_node.registry.split(":")[0]) as git_url:
-        await kube.create(taskrun_path(build_ns), {
-            "apiVersion": "tekton.dev/v1", "kind": "TaskRun", "metadata": {"name": name},
-            "spec": {
-                "taskRef": {"kind": "Task", "name": BUILD_TASK},
-                "params": [
-                    {"name": "SOURCE_TYPE", "value": "git"},
-                    {"name": "GIT_URL", "value": f"{git_url}/app.git"},
-                    {"name": "GIT_REVISION", "value": "main"},
-                    {"name": "IMAGE", "value": f"{harbor.address}/library/{name}:v1"},
-                    {"name": "REGISTRY_HOST", "value": harbor.address},
-                    {"name": "FETCH_IMAGE", "value": real_node.images["fetch"]},
-                    {"name": "BUILDER_IMAGE", "value": real_node.images["kaniko"]},
-                ],
-                "workspaces": [
-                    {"name": "source", "emptyDir": {}},
-                    {"name": "dockerconfig", "secret": {
-                        "secretName": name, "items": [{"key": ".dockerconfigjson", "path": "config.json"}]}},
-                    {"name": "registry-ca", "configMap": {"name": name}},
-                ],
-                "podTemplate": {"nodeSelector": {"kubernetes.io/hostname": real_node.name},
-                                "tolerations": [TOLERATION]},
-            },
-        })
-
-        async def ended() -> Obj | None:
-            tr = await kube.get(taskrun_path(build_ns, name))
-            cond = condition(tr, "Succeeded")
-            return tr if cond is not None and cond["status"] != "Unknown" else None
-
-        return await poll(f"TaskRun {name} to end", ended, 900), commit
-
-
 async def test_build_pushes_to_harbor_by_host_name_and_a_pod_pulls_it_with_the_robot_account(
         kube: KubeAPI, cluster: Cluster, real_node: RealNode, harbor: Harbor, namespace: str,
         tmp_path: Path) -> None:
@@ -104,7 +63,14 @@ async def test_build_pushes_to_harbor_by_host_name_and_a_pod_pulls_it_with_the_r
     try:
         files = {"Dockerfile": dockerfile(harbor.image(real_node.images["python"])),
                  "app.py": APP.format(marker=marker)}
-        done, commit = await build(kube, cluster, real_node, harbor, name, files, tmp_path)
+        done, commit = await run_build(kube, real_node, build_ns, name, files, tmp_path, params=[
+            {"name": "IMAGE", "value": f"{harbor.address}/{repository}:v1"},
+            {"name": "REGISTRY_HOST", "value": harbor.address},  # what triggers/settings.env's harbor_host sets
+        ], workspaces=[  # as the runner's TriggerTemplate binds them
+            {"name": "dockerconfig", "secret": {
+                "secretName": name, "items": [{"key": ".dockerconfigjson", "path": "config.json"}]}},
+            {"name": "registry-ca", "configMap": {"name": name}},
+        ])
         assert condition(done, "Succeeded")["status"] == "True", condition(done, "Succeeded")
         results = {r["name"]: r["value"] for r in done["status"]["results"]}
         assert results["SOURCE_REVISION"] == commit

@@ -6,6 +6,7 @@ refuses the pull."""
 
 from __future__ import annotations
 
+import base64
 import ssl
 import uuid
 from pathlib import Path
@@ -30,21 +31,25 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]  # the first run build
 async def manifest(harbor: Harbor, repository: str, tag: str, auth: bool) -> tuple[int, str]:
     """GET the manifest over TLS, trusting only the plane's CA: (status, Docker-Content-Digest)."""
     context = ssl.create_default_context(cafile=str(harbor.ca))
-    credentials = aiohttp.BasicAuth(harbor.username, harbor.password) if auth else None
+    headers = {"Accept": MANIFEST_TYPES}
+    if auth:
+        basic = base64.b64encode(f"{harbor.username}:{harbor.password}".encode()).decode()
+        headers["Authorization"] = f"Basic {basic}"
     async with aiohttp.ClientSession() as session, session.get(
-            f"https://{harbor.address}/v2/{repository}/manifests/{tag}", ssl=context, auth=credentials,
-            headers={"Accept": MANIFEST_TYPES}) as resp:
+            f"https://{harbor.address}/v2/{repository}/manifests/{tag}", ssl=context, headers=headers) as resp:
         return resp.status, resp.headers.get("Docker-Content-Digest", "")
 
 
 async def pull_failure(kube: KubeAPI, namespace: str, name: str, within: float) -> str:
-    """The message of the pod's first ErrImagePull (what `kubectl describe` shows a user)."""
+    """The message of the pod's first failed pull, as `kubectl describe` shows it: ErrImagePull's, or the
+    ImagePullBackOff that follows it, whose message carries the ErrImagePull's."""
     async def probe() -> str | None:
         pod = await kube.get(f"/api/v1/namespaces/{namespace}/pods/{name}") or {}
         for status in pod.get("status", {}).get("containerStatuses", []):
             waiting = status.get("state", {}).get("waiting", {})
-            if waiting.get("reason") == "ErrImagePull":
-                return str(waiting.get("message", ""))
+            message = str(waiting.get("message", ""))
+            if waiting.get("reason") == "ErrImagePull" or "ErrImagePull: " in message:
+                return message
         return None
     return await poll(f"ErrImagePull of pod {namespace}/{name}", probe, within)
 

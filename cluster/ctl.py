@@ -8,6 +8,7 @@
     python3 cluster/ctl.py sink URL      # where Tekton's events controller posts CloudEvents
     python3 cluster/ctl.py restart NAME  # stop and start one component (e.g. tekton-events)
     python3 cluster/ctl.py node up|down|status|env   # the real node (kubelet + containerd), an add-on
+    python3 cluster/ctl.py node hosts [add NAME [ADDRESS] | remove NAME]   # host names the node is told
     python3 cluster/ctl.py images [NAME...]          # build (cached) and push images for the real node
 
 `up --real-node` (or TEKTON_RUNNER_REAL_NODE=1) starts the real node after the plane.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import ipaddress
 import os
 import shlex
 import subprocess
@@ -30,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from localplane import names
 from localplane.node import Node
 from localplane.plane import Plane, say
 from localplane.toolimages import ALL_RECIPES as RECIPES
@@ -63,7 +66,16 @@ def main(argv: list[str] | None = None) -> int:
     sink = sub.add_parser("sink", help="point Tekton's events controller at URL")
     sink.add_argument("url")
     node = sub.add_parser("node", help="the real node: kubelet, kube-proxy, containerd, CoreDNS")
-    node.add_argument("action", choices=("up", "down", "status", "env"))
+    node_sub = node.add_subparsers(dest="action", required=True)
+    for action in ("up", "down", "status", "env"):
+        node_sub.add_parser(action)
+    hosts = node_sub.add_parser("hosts", help="list, tell or untell host names (/etc/hosts and the cluster DNS)")
+    hosts_sub = hosts.add_subparsers(dest="op")
+    add = hosts_sub.add_parser("add", help="tell the node NAME at ADDRESS (default: the registry's address)")
+    add.add_argument("name")
+    add.add_argument("address", nargs="?")
+    remove = hosts_sub.add_parser("remove", help="the node forgets NAME (only lines it wrote)")
+    remove.add_argument("name")
     images = sub.add_parser("images", help="build and push the node's and the builds' images; print their references")
     images.add_argument("names", nargs="*", metavar="NAME", help=f"some of: {' '.join(RECIPES)} (default: all)")
     args = parser.parse_args(argv)
@@ -104,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "sink":
         plane.set_events_sink(args.url)
         return 0
+    if args.cmd == "node" and args.action == "hosts":
+        return hosts_command(plane, args.op, getattr(args, "name", None), getattr(args, "address", None))
     if args.cmd == "node":
         return node_command(plane, args.action)
     if args.cmd == "images":
@@ -139,6 +153,30 @@ def node_command(plane: Plane, action: str) -> int:
         return 0 if up_now else 1
     for key, value in node.env().items():
         print(f"{key}={shlex.quote(value)}")
+    return 0
+
+
+def hosts_command(plane: Plane, op: str | None, name: str | None, address: str | None) -> int:
+    """`node hosts`: list the names the node was told; `add` or `remove` one first."""
+    node = Node(plane)
+    if op is not None:
+        try:
+            names.check_name(name or "")
+            if address is not None:
+                ipaddress.ip_address(address)
+        except ValueError as err:
+            say(str(err))
+            return 2
+        if not node.is_up():
+            say("the node is not up")
+            return 1
+        with exclusive(plane.layout.state):
+            if op == "add":
+                node.tell(name or "", address)
+            else:
+                node.untell(name or "")
+    for told, at in sorted(node.told().items()):
+        print(f"{told} {at}")
     return 0
 
 

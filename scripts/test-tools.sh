@@ -5,7 +5,8 @@
 # the build Task's scripts, systemd-analyze for the host unit, prometheus/promtool for the dashboard and
 # alert rules, chromium/chromedriver for the web page's browser test, postgresql for the store's tests on
 # PostgreSQL (tests/postgres.py starts its own server from it); kubectl comes with the local control plane. With TEKTON_RUNNER_REAL_NODE=1 also what the real node needs (containerd, runc, iptables,
-# conntrack, busybox-static for its images, gcc for the pause image); see docs/local-control-plane.md.
+# conntrack, busybox-static for its images, gcc for the pause image, socat for the registry relay, htpasswd
+# for the registry's robot account); see docs/local-control-plane.md.
 set -euo pipefail
 declare -A package_of=([nft]=nftables [ip]=iproute2 [sysctl]=procps [unshare]=util-linux [prlimit]=util-linux
                        [git]=git [wget]=wget [unzip]=unzip [openssl]=openssl
@@ -13,7 +14,7 @@ declare -A package_of=([nft]=nftables [ip]=iproute2 [sysctl]=procps [unshare]=ut
                        [chromium]=chromium [chromedriver]=chromium-driver)
 if [ "${TEKTON_RUNNER_REAL_NODE:-0}" = 1 ]; then
   package_of+=([containerd]=containerd [runc]=runc [iptables]=iptables [conntrack]=conntrack
-               [busybox]=busybox-static [gcc]=gcc)
+               [busybox]=busybox-static [gcc]=gcc [socat]=socat [htpasswd]=apache2-utils)
 fi
 missing=()
 for tool in "${!package_of[@]}"; do

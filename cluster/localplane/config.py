@@ -106,6 +106,16 @@ class Layout:
     def registry_host(self) -> str:
         return f"127.0.0.1:{self.ports.registry}"
 
+    @property
+    def registry_data(self) -> Path:
+        """The registry's storage, shared by the HTTP registry and the one served by host name (harbor.py)."""
+        return self.state / "registry" / "data"
+
+    @property
+    def harbor(self) -> Path:
+        """The TLS registry's certificate, robot account and config: made once per plane (harbor.py)."""
+        return self.state / "harbor"
+
 
 # ---------------------------------------------------------------------------------------- real node
 
@@ -126,6 +136,7 @@ class NodePorts:
     containerd_stream: int = 20251
     coredns_health: int = 20253
     coredns_ready: int = 20254
+    harbor: int = 25443  # the registry by host name over TLS (harbor.py), on the bridge's address
 
 
 @dataclass(frozen=True)
@@ -139,6 +150,9 @@ class NodeLayout:
     pod_cidr: str = "10.89.0.0/24"
     gateway: str = "10.89.0.1"
     dns_service_ip: str = "10.96.0.10"
+    # The registry's host name (harbor.py): .test is reserved (RFC 2606), so it resolves only where the
+    # node was told it.
+    registry_name: str = "harbor.tekton-runner.test"
 
     @classmethod
     def from_env(cls) -> NodeLayout:
@@ -160,6 +174,11 @@ class NodeLayout:
     @property
     def containerd_socket(self) -> Path:
         return self.run / "containerd" / "containerd.sock"
+
+    @property
+    def hosts_file(self) -> Path:
+        """Extra host names the cluster DNS answers (CoreDNS's `hosts`), as names.py writes them."""
+        return self.dir / "hosts"
 
     @property
     def host_before(self) -> Path:

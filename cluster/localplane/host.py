@@ -2,7 +2,8 @@
 
 The kubelet, kube-proxy, the CNI plugins and containerd change kernel settings, add iptables/nft
 tables and chains, create a bridge and veth links, mount network namespaces and volumes, make
-`kubepods` cgroups and create directories outside their own roots. `snapshot()` records the host's
+`kubepods` cgroups and create directories outside their own roots; `node up` itself adds /etc/hosts
+lines for the names it tells (names.py, marked as the node's). `snapshot()` records the host's
 state of each of those; node.py saves one before `node up` and `restore()` puts the host back to it
 after `node down` has stopped every process. The e2e test compares snapshots around an up/down.
 """
@@ -15,6 +16,8 @@ import re
 import subprocess
 from pathlib import Path
 from typing import Any
+
+from . import names
 
 # Written by the kubelet (protectKernelDefaults false), the bridge plugin (isGateway), kube-proxy's
 # iptables mode (localhost NodePorts) and by node.py itself (bridged traffic through iptables).
@@ -107,12 +110,17 @@ def existing_paths() -> list[str]:
     return [p for p in PATHS if os.path.lexists(p)]
 
 
+def etc_hosts() -> list[str]:
+    """The /etc/hosts lines the node wrote, as 'address name'."""
+    return sorted(f"{address} {name}" for name, address in names.entries(names.ETC_HOSTS).items())
+
+
 def snapshot(roots: list[str]) -> dict[str, Any]:
     """The host's state in everything the node may change; `roots` are the node's own directories."""
     return {
         "sysctls": sysctls(), "nft_tables": nft_tables(), "iptables_chains": iptables_chains(),
         "links": links(), "mounts": mounts([*roots, *MOUNT_PREFIXES]), "cgroups": kubepods_cgroups(),
-        "paths": existing_paths(),
+        "paths": existing_paths(), "etc_hosts": etc_hosts(),
     }
 
 
@@ -174,6 +182,7 @@ def restore(before: dict[str, Any], roots: list[str], bridge: str) -> list[str]:
     for path in PATHS:
         if path not in before["paths"] and os.path.lexists(path):
             subprocess.run(["rm", "-rf", "--one-file-system", path], capture_output=True)
+    names.remove(names.ETC_HOSTS)  # every line the node wrote, and only those
     for name, value in before["sysctls"].items():
         if sysctls().get(name) != value:
             try:

@@ -10,8 +10,10 @@ Pods get addresses on a bridge (config.NodeLayout.bridge, pod_cidr) through the 
 CoreDNS runs on the host, bound to the bridge's address, and is reached through the `kube-dns`
 Service (ClusterIP dns_service_ip) that kube-proxy (iptables mode) translates. The plane's registry
 listens on loopback; a socat relay on the bridge's address (registry_address) lets pods push to it, and
-containerd pulls from that address as well. While the node is up, the plane's Tekton controller names
-the step images built here (toolimages.py) instead of its placeholders.
+containerd pulls from that address as well. The same registry is also served as Harbor is met in the
+field (harbor.py): by a host name the node is told (names.py), over TLS with the plane's CA, for a robot
+account (harbor_address). While the node is up, the plane's Tekton controller names the step images built
+here (toolimages.py) instead of its placeholders.
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from . import host, nodeconfig
+from . import harbor, host, names, nodeconfig
 from . import pki as pki_mod
 from .config import CLUSTER_DIR, REAL_NODE_LABEL, REAL_NODE_TAINT, NodeLayout
 from .images import Images
@@ -41,7 +44,7 @@ if TYPE_CHECKING:
 
 # Debian package of each command the node needs.
 PACKAGES = {"containerd": "containerd", "runc": "runc", "iptables": "iptables", "conntrack": "conntrack",
-            "busybox": "busybox-static", "gcc": "gcc", "socat": "socat"}
+            "busybox": "busybox-static", "gcc": "gcc", "socat": "socat", "htpasswd": "apache2-utils"}
 NODE_IMAGES = ("pause", "busybox")
 DNS_NAMESPACE = "kube-system"
 
@@ -65,8 +68,26 @@ def default_ipv4() -> str:
     raise RuntimeError("no IPv4 address to give the node (no default route, no non-loopback address)")
 
 
+def _kill_where(ours: Callable[[list[bytes]], bool]) -> None:
+    """SIGKILL each process whose command line `ours` recognises (one of the node's, by its arguments)."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[-1] == b"":
+            argv.pop()
+        if argv and ours(argv):
+            try:
+                os.kill(int(proc.name), 9)
+            except ProcessLookupError:
+                pass
+
+
 class Node:
-    COMPONENTS = ("containerd", "coredns", "kubelet", "kube-proxy", "registry-relay")
+    COMPONENTS = ("containerd", "coredns", "kubelet", "kube-proxy", "registry-relay", "harbor")
 
     def __init__(self, plane: Plane, layout: NodeLayout | None = None) -> None:
         self.plane = plane
@@ -129,6 +150,7 @@ class Node:
             self._timed("kubelet", self._start_kubelet)
             self._timed("kube-proxy", self._start_kube_proxy)
             self._timed("registry relay", self._start_registry_relay)
+            self._timed("harbor", self._start_harbor)
             self._timed("tekton step images", self._point_tekton_at_images)
         except BaseException:
             say(f"node start-up failed; undoing it (logs stay in {self.layout.logs})")
@@ -163,6 +185,51 @@ class Node:
             "socat", f"TCP-LISTEN:{port},bind={host},reuseaddr,fork", f"TCP:{self.plane.layout.registry_host}"])
         self._wait("the registry through the relay", lambda: http_ok(f"http://{self.registry_address}/v2/"), 30,
                    log="registry-relay")
+
+    @property
+    def harbor_address(self) -> str:
+        """The registry as Harbor: its host name and TLS port (the name resolves where the node was told it)."""
+        return f"{self.layout.registry_name}:{self.layout.ports.harbor}"
+
+    @property
+    def robot(self) -> harbor.Robot:
+        return harbor.robot(self.plane.layout.harbor)
+
+    def _start_harbor(self) -> None:
+        lo, plane = self.layout, self.plane.layout
+        config = harbor.write_config(plane.harbor, plane.pki, lo.registry_name, plane.registry_data,
+                                     f"{lo.gateway}:{lo.ports.harbor}")
+        registry = shutil.which("docker-registry") or "/usr/bin/docker-registry"
+        self._stop_stray_harbor()
+        self.procs.start("harbor", [registry, "serve", config])
+        self.tell(lo.registry_name)
+        account, ca = self.robot, self.plane.layout.pki / "ca.crt"
+        self._wait("the registry by host name over TLS", lambda: harbor.answers(self.harbor_address, ca, account),
+                   30, log="harbor")
+
+    # ------------------------------------------------------------------ host names
+
+    def tell(self, name: str, address: str | None = None) -> None:
+        """Tell the node `name` (default: at the bridge's address, where the registry listens), in
+        /etc/hosts and in the cluster DNS; returns once the cluster DNS answers it."""
+        address = address or self.layout.gateway
+        names.add(names.ETC_HOSTS, name, address)
+        names.add(self.layout.hosts_file, name, address)
+        wait_for(f"the cluster DNS to answer {name}", lambda: address in names.resolve(name, self.layout.gateway),
+                 30, hint=lambda: tail(self.procs.log_path("coredns")))
+
+    def untell(self, name: str) -> None:
+        """The node forgets `name` (only what it was told: the machine's own /etc/hosts lines stay)."""
+        address = self.told().get(name)
+        names.remove(names.ETC_HOSTS, name)
+        names.remove(self.layout.hosts_file, name)
+        if address is not None:
+            wait_for(f"the cluster DNS to forget {name}",
+                     lambda: address not in names.resolve(name, self.layout.gateway), 30)
+
+    def told(self) -> dict[str, str]:
+        """The names the node was told: name -> address."""
+        return names.entries(names.ETC_HOSTS)
 
     def _point_tekton_at_images(self) -> None:
         self.plane.use_tekton_images({flag: self.images.reference(name) for flag, name in TEKTON_IMAGES.items()})
@@ -216,6 +283,11 @@ class Node:
         for address in (registry, self.registry_address):
             (certs / address).mkdir(parents=True, exist_ok=True)
             (certs / address / "hosts.toml").write_text(nodeconfig.registry_hosts_toml(address))
+        # as an operator trusts a site CA for one registry: certs.d/<host:port>/ca.crt, named in hosts.toml
+        trust = certs / self.harbor_address
+        trust.mkdir(parents=True, exist_ok=True)
+        shutil.copy(self.plane.layout.pki / "ca.crt", trust / "ca.crt")
+        (trust / "hosts.toml").write_text(nodeconfig.registry_hosts_toml(self.harbor_address, trust / "ca.crt"))
         path = lo.dir / "containerd.toml"
         path.write_text(nodeconfig.containerd_toml(lo, self.images.reference("pause"),
                                                    self.plane.layout.bin / "cni", certs))
@@ -235,11 +307,10 @@ class Node:
 
     def _start_coredns(self) -> None:
         lo = self.layout
-        hosts = lo.dir / "hosts"
-        if not hosts.exists():
-            hosts.write_text("# extra host names the cluster DNS answers (e.g. a registry's)\n")
+        if not lo.hosts_file.exists():
+            lo.hosts_file.write_text("# extra host names the cluster DNS answers (e.g. a registry's)\n")
         corefile = lo.dir / "Corefile"
-        corefile.write_text(nodeconfig.corefile(lo, self.plane.layout.kubeconfig, hosts))
+        corefile.write_text(nodeconfig.corefile(lo, self.plane.layout.kubeconfig, lo.hosts_file))
         self.procs.start("coredns", [self.plane.layout.binary("coredns"), f"-conf={corefile}"], cwd=lo.dir)
         self._wait("CoreDNS ready", lambda: http_ok(f"http://127.0.0.1:{lo.ports.coredns_ready}/ready"), 60,
                    log="coredns")
@@ -282,11 +353,12 @@ class Node:
         if self.plane.is_up():
             self.plane.use_tekton_images(None)
         self._delete_pods()
-        for name in ("kube-proxy", "kubelet", "coredns", "registry-relay"):
+        for name in ("kube-proxy", "kubelet", "coredns", "registry-relay", "harbor"):
             self.procs.stop(name)
         self._remove_containers()
         self.procs.stop("containerd")
         self._stop_shims()
+        self._stop_stray_harbor()
         self._delete_api_objects()
         left: list[str] = []
         if self.layout.host_before.exists():
@@ -323,19 +395,16 @@ class Node:
 
     def _stop_shims(self) -> None:
         """containerd's shims outlive it; they are ours when they serve our containerd's socket."""
-        address = str(self.layout.containerd_socket)
-        for proc in Path("/proc").iterdir():
-            if not proc.name.isdigit():
-                continue
-            try:
-                argv = (proc / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if argv and argv[0].endswith(b"containerd-shim-runc-v2") and address.encode() in argv:
-                try:
-                    os.kill(int(proc.name), 9)
-                except ProcessLookupError:
-                    pass
+        address = str(self.layout.containerd_socket).encode()
+        _kill_where(lambda argv: argv[0].endswith(b"containerd-shim-runc-v2") and address in argv)
+
+    def _stop_stray_harbor(self) -> None:
+        """A registry left running on our config by a `down` that did not know it (its PID file is gone),
+        which would keep the port: ours when it serves our config file."""
+        if self.procs.alive("harbor"):
+            return
+        config = str(self.plane.layout.harbor / "config.yml").encode()
+        _kill_where(lambda argv: argv[-1] == config and b"serve" in argv)
 
     def _delete_api_objects(self) -> None:
         if not self.plane.kube.ready():
@@ -353,6 +422,11 @@ class Node:
                                              f"{REAL_NODE_TAINT['effect']}",
             "TEKTON_RUNNER_NODE_DIR": str(self.layout.dir),
             "TEKTON_RUNNER_NODE_REGISTRY": self.registry_address,
+            # the same registry as Harbor: host name (told to the node), TLS with the plane's CA, robot account
+            "TEKTON_RUNNER_NODE_HARBOR": self.harbor_address,
+            "TEKTON_RUNNER_NODE_HARBOR_CA": str(self.plane.layout.pki / "ca.crt"),
+            "TEKTON_RUNNER_NODE_HARBOR_USERNAME": self.robot.username,
+            "TEKTON_RUNNER_NODE_HARBOR_PASSWORD": self.robot.password,
             **{f"TEKTON_RUNNER_IMAGE_{n.upper().replace('-', '_')}": self.images.reference(n)
                for n in dict.fromkeys((*NODE_IMAGES, *TEKTON_IMAGES.values()))},
         }

@@ -21,9 +21,12 @@ def cni_conflist(lo: NodeLayout) -> dict[str, Any]:
         ]}
 
 
-def registry_hosts_toml(registry: str) -> str:
-    """containerd's hosts.toml for the plane's registry, which speaks plain HTTP on loopback."""
-    return f'server = "http://{registry}"\n\n[host."http://{registry}"]\n  capabilities = ["pull", "resolve"]\n'
+def registry_hosts_toml(registry: str, ca: Path | None = None) -> str:
+    """containerd's hosts.toml for a registry: plain HTTP, or HTTPS verified with the CA file `ca`."""
+    scheme = "http" if ca is None else "https"
+    trust = "" if ca is None else f'  ca = "{ca}"\n'
+    return (f'server = "{scheme}://{registry}"\n\n[host."{scheme}://{registry}"]\n'
+            f'  capabilities = ["pull", "resolve"]\n{trust}')
 
 
 def containerd_toml(lo: NodeLayout, pause_image: str, cni_bin: Path, certs_dir: Path) -> str:
@@ -73,7 +76,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 
 def corefile(lo: NodeLayout, kubeconfig: Path, hosts: Path) -> str:
     """CoreDNS on the bridge address: cluster.local from the API server, extra names from `hosts`,
-    everything else forwarded to the host's resolvers."""
+    everything else forwarded to the host's resolvers. A name told or untold (names.py) takes effect
+    within seconds: `hosts` is read every second and answered with a 5 s TTL, and no "no such name" is
+    cached, so a pod that asked before the node was told gets the answer on its next try."""
     return f""".:53 {{
     bind {lo.gateway}
     errors
@@ -85,10 +90,14 @@ def corefile(lo: NodeLayout, kubeconfig: Path, hosts: Path) -> str:
         fallthrough in-addr.arpa ip6.arpa
     }}
     hosts {hosts} {{
+        ttl 5
+        reload 1s
         fallthrough
     }}
     forward . /etc/resolv.conf
-    cache 30
+    cache 30 {{
+        disable denial
+    }}
 }}
 """
 

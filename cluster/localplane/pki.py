@@ -2,7 +2,8 @@
 
 One CA signs the API server's serving certificate, one client certificate in group system:masters
 that every component (controllers, kwok, Tekton, the tests) uses, and the API server's client
-certificate for kubelets (logs, exec). The real node's credentials (node.py) are signed by the same CA.
+certificate for kubelets (logs, exec). The real node's credentials (node.py) and the registry's serving
+certificate for its host name (harbor.py) are signed by the same CA.
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ CLIENT_EXTENSIONS = "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyE
 KUBELET_CLIENT = "apiserver-kubelet-client"
 
 
+def server_extensions(names: list[str]) -> str:
+    """openssl extensions of a serving certificate for `names` (e.g. DNS:host, IP:127.0.0.1)."""
+    return (f"subjectAltName={','.join(names)}\nextendedKeyUsage=serverAuth\n"
+            "keyUsage=digitalSignature,keyEncipherment\n")
+
+
 def _signed(pki: Path, name: str, subject: str, extensions: str, ca_dir: Path | None = None) -> None:
     """`name`.key/.crt in `pki`, signed by the CA in `ca_dir` (default: `pki`)."""
     ca = ca_dir or pki
@@ -43,6 +50,12 @@ def sign_client(pki: Path, name: str, subject: str, ca_dir: Path) -> None:
     _signed(pki, name, subject, CLIENT_EXTENSIONS, ca_dir=ca_dir)
 
 
+def sign_server(pki: Path, name: str, names: list[str], ca_dir: Path) -> None:
+    """A serving certificate `name` in `pki` for `names`, signed by the CA in `ca_dir`."""
+    pki.mkdir(parents=True, exist_ok=True)
+    _signed(pki, name, f"/CN={names[0].split(':', 1)[1]}", server_extensions(names), ca_dir=ca_dir)
+
+
 def sign_kubelet_client(pki: Path) -> None:
     """The API server's identity towards kubelets: system:masters, so a kubelet's webhook allows it."""
     _signed(pki, KUBELET_CLIENT, "/O=system:masters/CN=kube-apiserver-kubelet-client", CLIENT_EXTENSIONS)
@@ -52,17 +65,13 @@ def make_pki(pki: Path) -> None:
     pki.mkdir(parents=True, exist_ok=True)
     _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
              "-days", "3650", "-sha256", "-subj", "/CN=tekton-runner-local-ca", cwd=pki)
-    _signed(pki, "apiserver", "/CN=kube-apiserver",
-            f"subjectAltName={','.join(SERVING_NAMES)}\nextendedKeyUsage=serverAuth\n"
-            "keyUsage=digitalSignature,keyEncipherment\n")
+    _signed(pki, "apiserver", "/CN=kube-apiserver", server_extensions(SERVING_NAMES))
     _signed(pki, "admin", "/O=system:masters/CN=tekton-runner-admin", CLIENT_EXTENSIONS)
     sign_kubelet_client(pki)
     interceptors = "tekton-triggers-core-interceptors"
     names = ["IP:127.0.0.1", "DNS:localhost", f"DNS:{interceptors}", f"DNS:{interceptors}.tekton-pipelines",
              f"DNS:{interceptors}.tekton-pipelines.svc", f"DNS:{interceptors}.tekton-pipelines.svc.cluster.local"]
-    _signed(pki, "interceptors", f"/CN={interceptors}",
-            f"subjectAltName={','.join(names)}\nextendedKeyUsage=serverAuth\n"
-            "keyUsage=digitalSignature,keyEncipherment\n")
+    _signed(pki, "interceptors", f"/CN={interceptors}", server_extensions(names))
     _openssl("genrsa", "-out", "sa.key", "2048", cwd=pki)
     _openssl("rsa", "-in", "sa.key", "-pubout", "-out", "sa.pub", cwd=pki)
 

@@ -179,11 +179,11 @@ class Plane:
 
     def _start_registry(self) -> None:
         reg = self.layout.state / "registry"
-        (reg / "data").mkdir(parents=True, exist_ok=True)
+        self.layout.registry_data.mkdir(parents=True, exist_ok=True)
         config = {
             "version": 0.1,
             "log": {"level": "warn", "fields": {"service": "registry"}},
-            "storage": {"filesystem": {"rootdirectory": str(reg / "data")}, "delete": {"enabled": True}},
+            "storage": {"filesystem": {"rootdirectory": str(self.layout.registry_data)}, "delete": {"enabled": True}},
             "http": {"addr": self.layout.registry_host, "headers": {"X-Content-Type-Options": ["nosniff"]}},
         }
         (reg / "config.yml").write_text(json.dumps(config))  # JSON is YAML

@@ -13,9 +13,11 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
+from tekton_runner.workspaces import registry_auth
 from tests.e2e.conftest import CTL, Cluster
 from tests.e2e.kubeapi import KubeAPI, Obj, poll
 
@@ -62,6 +64,39 @@ def real_node(cluster: Cluster) -> RealNode:
     env = ctl_env("node", "env")
     images = ctl_env("images", "busybox", "redis", "postgres", "fetch", "kaniko", "python")
     return RealNode(name=env["TEKTON_RUNNER_REAL_NODE"], images=images, registry=env["TEKTON_RUNNER_NODE_REGISTRY"])
+
+
+@dataclass(frozen=True)
+class Harbor:
+    """The plane's registry as Harbor (cluster/localplane/harbor.py): host name, TLS, robot account."""
+
+    address: str  # host:port; the host resolves only where the node was told it
+    ca: Path
+    username: str
+    password: str
+
+    @property
+    def host(self) -> str:
+        return self.address.rsplit(":", 1)[0]
+
+    def image(self, reference: str) -> str:
+        """`reference` (an image in the plane's registry under any of its addresses) by host name."""
+        return f"{self.address}/{reference.split('/', 1)[1]}"
+
+    def pull_secret(self, name: str) -> Obj:
+        """A kubernetes.io/dockerconfigjson Secret with the robot account, as a workspace's pull Secret."""
+        config = registry_auth.docker_config(self.address, self.username, self.password)
+        return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
+                "type": "kubernetes.io/dockerconfigjson",
+                "data": {".dockerconfigjson": registry_auth.encoded(config)}}
+
+
+@pytest.fixture(scope="session")
+def harbor(real_node: RealNode) -> Harbor:
+    env = ctl_env("node", "env")
+    return Harbor(address=env["TEKTON_RUNNER_NODE_HARBOR"], ca=Path(env["TEKTON_RUNNER_NODE_HARBOR_CA"]),
+                  username=env["TEKTON_RUNNER_NODE_HARBOR_USERNAME"],
+                  password=env["TEKTON_RUNNER_NODE_HARBOR_PASSWORD"])
 
 
 @pytest.fixture

@@ -12,14 +12,13 @@ import aiohttp
 import pytest
 
 from tests.e2e.conftest import Cluster
-from tests.e2e.kubeapi import KubeAPI, condition, poll, taskrun_path
-from tests.e2e.real_node.conftest import TOLERATION, RealNode, pod_phase
-from tests.e2e.real_node.gitserver import commit_repository, serve_git
+from tests.e2e.kubeapi import KubeAPI, condition, taskrun_path
+from tests.e2e.real_node.buildtask import run_build
+from tests.e2e.real_node.conftest import RealNode, pod_phase
 from tests.e2e.real_node.test_real_node_runs_pods import pod_log
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]  # the first run builds Kaniko from its module
 
-BUILD_TASK = "tekton-runner-build"
 MANIFEST_TYPES = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
 
 APP = """import platform
@@ -46,45 +45,20 @@ async def test_build_task_on_the_real_node_pushes_the_digest_it_reports(
         kube: KubeAPI, cluster: Cluster, real_node: RealNode, namespace: str, tmp_path: Path) -> None:
     marker = f"app-{uuid.uuid4().hex[:12]}"
     base = real_node.images["python"].replace(cluster.registry_host, real_node.registry, 1)
-    served = tmp_path / "served"
-    served.mkdir()
-    commit = commit_repository(tmp_path / "work", {"Dockerfile": dockerfile(base), "app.py": APP.format(marker=marker)},
-                               served / "app.git")
     build_ns, name = cluster.build_namespace, f"real-build-{uuid.uuid4().hex[:8]}"
     repository, tag = f"library/{name}", "v1"
     await kube.create(f"/api/v1/namespaces/{build_ns}/secrets", {
         "apiVersion": "v1", "kind": "Secret", "metadata": {"name": name},
         "stringData": {"config.json": '{"auths": {}}'}})
     try:
-        async with serve_git(served, real_node.registry.split(":")[0]) as git_url:
-            await kube.create(taskrun_path(build_ns), {
-                "apiVersion": "tekton.dev/v1", "kind": "TaskRun", "metadata": {"name": name},
-                "spec": {
-                    "taskRef": {"kind": "Task", "name": BUILD_TASK},
-                    "params": [
-                        {"name": "SOURCE_TYPE", "value": "git"},
-                        {"name": "GIT_URL", "value": f"{git_url}/app.git"},
-                        {"name": "GIT_REVISION", "value": "main"},
-                        {"name": "IMAGE", "value": f"{real_node.registry}/{repository}:{tag}"},
-                        {"name": "FETCH_IMAGE", "value": real_node.images["fetch"]},
-                        {"name": "BUILDER_IMAGE", "value": real_node.images["kaniko"]},
-                        # the plane's registry speaks plain HTTP
-                        {"name": "EXTRA_ARGS", "value": [f"--insecure-registry={real_node.registry}"]},
-                    ],
-                    "workspaces": [{"name": "source", "emptyDir": {}},
-                                   {"name": "dockerconfig", "secret": {"secretName": name}}],
-                    # only the real tier tolerates the real node's taint
-                    "podTemplate": {"nodeSelector": {"kubernetes.io/hostname": real_node.name},
-                                    "tolerations": [TOLERATION]},
-                },
-            })
-
-            async def ended() -> dict[str, object] | None:
-                tr = await kube.get(taskrun_path(build_ns, name))
-                cond = condition(tr, "Succeeded")
-                return tr if cond is not None and cond["status"] != "Unknown" else None
-
-            done = await poll(f"TaskRun {name} to end", ended, 900)
+        done, commit = await run_build(
+            kube, real_node, build_ns, name, {"Dockerfile": dockerfile(base), "app.py": APP.format(marker=marker)},
+            tmp_path, params=[
+                {"name": "IMAGE", "value": f"{real_node.registry}/{repository}:{tag}"},
+                # the plane's registry speaks plain HTTP
+                {"name": "EXTRA_ARGS", "value": [f"--insecure-registry={real_node.registry}"]},
+            ],
+            workspaces=[{"name": "dockerconfig", "secret": {"secretName": name}}])
 
         status = done["status"]
         assert condition(done, "Succeeded")["status"] == "True", condition(done, "Succeeded")

@@ -1,6 +1,7 @@
 """`cluster/ctl.py node down` puts the host back as it was before `node up`: kernel settings, iptables
-and nft tables, links, mounts, kubepods cgroups and paths outside the node's directory. The snapshot
-taken while the node runs a pod behind a Service must differ (so the comparison can fail)."""
+and nft tables, links, mounts, kubepods cgroups, paths outside the node's directory and the /etc/hosts
+lines that told the node its registry's name (the machine's own lines stay). The snapshot taken while the
+node runs a pod behind a Service must differ (so the comparison can fail)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tests.e2e.kubeapi import KubeAPI
 from tests.e2e.real_node.conftest import RealNode, pod_phase
 
 sys.path.insert(0, str(ROOT / "cluster"))
-from localplane import host
+from localplane import host, names
 from localplane.config import NodeLayout
 
 pytestmark = pytest.mark.e2e
@@ -32,6 +33,7 @@ def host_state() -> dict[str, Any]:
 async def test_node_down_leaves_the_host_as_before_up(kube: KubeAPI, real_node: RealNode, namespace: str) -> None:
     ctl("node", "down")
     before = host_state()
+    machine_lines = names.ETC_HOSTS.read_text().splitlines()
     ctl("node", "up")
     await kube.create(f"/api/v1/namespaces/{namespace}/pods", real_node.pod(
         "web", "busybox", ["httpd", "-f", "-p", "8080"]))
@@ -46,6 +48,7 @@ async def test_node_down_leaves_the_host_as_before_up(kube: KubeAPI, real_node: 
     ctl("node", "up")
 
     changed = host.differences(before, running)
-    for part in ("links", "mounts", "cgroups", "iptables_chains"):
+    for part in ("links", "mounts", "cgroups", "iptables_chains", "etc_hosts"):
         assert any(d.startswith(part) for d in changed), (part, changed)
     assert host.differences(before, after) == []
+    assert machine_lines == [line for line in names.ETC_HOSTS.read_text().splitlines() if names.MARK not in line]

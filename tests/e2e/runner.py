@@ -26,7 +26,8 @@ def free_port() -> int:
 
 
 class Runner:
-    def __init__(self, cluster_env: dict[str, str], data_dir: Path, *, log_path: Path | None = None) -> None:
+    def __init__(self, cluster_env: dict[str, str], data_dir: Path, *, log_path: Path | None = None,
+                 settings: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
@@ -40,6 +41,7 @@ class Runner:
             # short loops so that recovery paths finish within a test's time
             "TEKTON_RUNNER_RESYNC_SECONDS": "2", "TEKTON_RUNNER_POLL_INTERVAL": "0.3",
             "TEKTON_RUNNER_READY_TIMEOUT": "120",
+            **(settings or {}),  # what a tier sets differently
         }
         self._proc: asyncio.subprocess.Process | None = None
         self._session: aiohttp.ClientSession | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 import uuid
 from pathlib import Path
@@ -16,9 +17,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.e2e.kubeapi import KubeAPI, taskrun_path
+from tests.e2e.kubeapi import KubeAPI, poll, taskrun_path
 from tests.e2e.real_node.conftest import REAL_BUILD_NAMESPACE, RealNode
-from tests.e2e.real_node.gitserver import commit_repository, serve_git
+from tests.e2e.real_node.gitserver import commit_repository, serve_git_daemon
 from tests.e2e.real_node.sampleapp import files
 from tests.e2e.real_node.test_build_task_pushes_the_digest_it_reports import registry_digest
 from tests.e2e.runner import Runner
@@ -28,6 +29,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]  # a cold first run bu
 
 APP = "web"
 STEPS = ("build", "dependency", "migration", "app", "forward")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 async def submit_follow(runner: Runner, run_file: Path) -> tuple[int, list[str]]:
@@ -53,7 +55,7 @@ async def test_submit_follow_of_a_git_run_deploys_an_app_that_answers_over_the_e
     served.mkdir()
     commit = commit_repository(tmp_path / "work", files(real_node.at_relay("python"), greeting), served / "app.git")
     run_file = tmp_path / "run.yaml"
-    async with serve_git(served, real_node.registry.split(":")[0]) as git_url:
+    async with serve_git_daemon(served, real_node.registry.split(":")[0]) as git_url:
         run_file.write_text(json.dumps({
             "workspace": workspace, "app": {"name": APP, "port": 8080},
             "source": {"type": "git", "url": f"{git_url}/app.git", "revision": "main"},
@@ -69,13 +71,14 @@ async def test_submit_follow_of_a_git_run_deploys_an_app_that_answers_over_the_e
         states = [line for line in lines if line.startswith(f"{step}: ")]
         assert states and states[-1].startswith(f"{step}: succeeded"), text
     run_id = lines[-1].split()[1]
+    run = await real_runner.get_run(run_id)
     repository = f"{real_node.registry}/library/{workspace}-{APP}"
-    kaniko = [i for i, line in enumerate(lines) if line.startswith("[build-and-push] ") and "INFO[" in line]
-    assert kaniko and any(repository in lines[i] for i in kaniko), text
+    plain = [ANSI.sub("", line) for line in lines]  # Kaniko colours its level names
+    kaniko = [i for i, line in enumerate(plain) if line.startswith("[build-and-push] INFO[")]
+    assert any(f"Pushed {repository}@{run['digest']}" in plain[i] for i in kaniko), text
     assert kaniko[0] < lines.index(next(line for line in lines if line.startswith("build: succeeded"))), text
     assert any(line.startswith("[fetch-source] ") and "fetch-source: context" in line for line in lines), text
 
-    run = await real_runner.get_run(run_id)
     assert run["state"] == "succeeded", run
     # the digest the run deploys is the one the registry holds for the pushed tag
     assert run["digest"] == await registry_digest(real_node.registry, f"library/{workspace}-{APP}", run_id)
@@ -101,7 +104,17 @@ async def test_submit_follow_of_a_git_run_deploys_an_app_that_answers_over_the_e
     endpoint = await http_get_json(f"{real_runner.base_url}/endpoint?workspace={workspace}&app={APP}")
     assert endpoint["run_id"] == run_id and endpoint["external"]["reachable"] is True, endpoint
     external = endpoint["external"]["address"]
-    first = await http_get_json(f"http://{external}/")
+
+
+    async def answered() -> dict[str, Any] | None:
+        # kube-proxy programs the NodePort a moment after the app's endpoint turns ready; until then the
+        # node refuses it and the relay resets the client (see docs/local-control-plane.md)
+        try:
+            return await http_get_json(f"http://{external}/")
+        except aiohttp.ClientConnectionError:
+            return None
+
+    first = await poll(f"the app's answer through the external port {external}", answered, 30)
     second = await http_get_json(f"http://{external}/")
     assert first["greetings"] == [greeting] and first["built_by"] == "kaniko", first
     assert second["visits"] == first["visits"] + 1, (first, second)

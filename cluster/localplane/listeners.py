@@ -36,7 +36,7 @@ def _free_port() -> int:
         return port
 
 
-def _keep_shared_objects(build_namespace: str) -> list[dict[str, Any]]:
+def keep_shared_objects(build_namespace: str) -> list[dict[str, Any]]:
     """The overlay's patches that leave the plane's own install alone."""
     return [
         {"patch": json.dumps({"$patch": "delete", "apiVersion": "v1", "kind": "ConfigMap",
@@ -67,7 +67,7 @@ class Listener:
         docs = tekton.render_triggers(
             REPO_DIR / "triggers", self.state / "overlay", self.plane.layout.binary("kubectl"),
             {"runner_url": "http://unused.invalid", **settings}, extra_components=components,
-            patches=[*_keep_shared_objects(build_namespace), *patches])
+            patches=[*keep_shared_objects(build_namespace), *patches])
         kube = self.plane.kube
         kube.apply_docs([d for d in docs if d.get("kind") == "Namespace"])
         kube.apply_docs([d for d in docs if d.get("kind") != "Namespace"], server_side=True)

@@ -1,8 +1,8 @@
 """Real-node tier: pods that really run, on the kubelet + containerd node beside kwok's.
 
-Collected only when named (`make e2e-real`, or `pytest tests/e2e/real_node`): pytest's norecursedirs
-keeps it out of `make test` and `make e2e` until it has proven reliable. The session starts the real
-node on the running plane when it is not up (`cluster/ctl.py node up`) and leaves it up, like the plane.
+Part of `make test` and `make e2e` (and alone: `make e2e-real`). The session starts the real node on
+the plane when it is not up (`cluster/ctl.py node up`, after the e2e tier has started the plane) and
+leaves it up, like the plane; a plane the session started is taken down with its node at the end.
 
 `real_tier` is the runner's whole flow on the real node as a site would set it up: its own install of
 triggers/ (`cluster/ctl.py listener up real`: build namespace tekton-builds-real, its own EventListener;

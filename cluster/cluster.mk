@@ -17,18 +17,19 @@ cluster-down: install
 cluster-status: install
 	$(CLUSTER_PY) status
 
-# End-to-end tests; their fixture starts the control plane when it is not up.
+# End-to-end tests, the real tier included; their fixtures start the control plane and the real node when
+# they are not up.
 e2e: install
 	$(BIN)/pytest -m e2e tests/e2e -q
 
-# The real node (kubelet + containerd) on the running plane; off unless asked for.
+# The real node (kubelet + containerd) on the running plane; `cluster-up` leaves it off, the e2e session starts it.
 node-up: install
 	$(CLUSTER_PY) node up
 
 node-down: install
 	$(CLUSTER_PY) node down
 
-# Pods that really run on the real node; starts the plane and the node when they are not up.
+# The real tier alone: pods and the runner's flow on the real node; starts the plane and the node when needed.
 e2e-real: install
 	$(BIN)/pytest -m e2e tests/e2e/real_node -q
 

@@ -10,6 +10,9 @@
     python3 cluster/ctl.py node up|down|status|env   # the real node (kubelet + containerd), an add-on
     python3 cluster/ctl.py node hosts [add NAME [ADDRESS] | remove NAME]   # host names the node is told
     python3 cluster/ctl.py images [NAME...]          # build (cached) and push images for the real node
+    python3 cluster/ctl.py listener up NAME --set build_namespace=NS [--set KEY=VALUE...]
+        [--component NAME...] [--patches FILE]       # another install of triggers/ with its own EventListener
+    python3 cluster/ctl.py listener down NAME
 
 `up --real-node` (or TEKTON_RUNNER_REAL_NODE=1) starts the real node after the plane.
 
@@ -23,6 +26,7 @@ import argparse
 import contextlib
 import fcntl
 import ipaddress
+import json
 import os
 import shlex
 import subprocess
@@ -33,6 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from localplane import names
+from localplane.listeners import Listener
 from localplane.node import Node
 from localplane.plane import Plane, say
 from localplane.toolimages import ALL_RECIPES as RECIPES
@@ -78,6 +83,15 @@ def main(argv: list[str] | None = None) -> int:
     remove.add_argument("name")
     images = sub.add_parser("images", help="build and push the node's and the builds' images; print their references")
     images.add_argument("names", nargs="*", metavar="NAME", help=f"some of: {' '.join(RECIPES)} (default: all)")
+    listener = sub.add_parser("listener", help="another install of triggers/ beside the plane's, with its own "
+                                               "settings and EventListener; prints the runner's settings for it")
+    listener.add_argument("action", choices=("up", "down"))
+    listener.add_argument("name")
+    listener.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                          help="a triggers/settings.env value (build_namespace is required)")
+    listener.add_argument("--component", action="append", default=[], metavar="NAME",
+                          help="a component of triggers/components/ to add")
+    listener.add_argument("--patches", type=Path, help="a JSON file with a list of kustomize patches")
     args = parser.parse_args(argv)
 
     plane = Plane()
@@ -120,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         return hosts_command(plane, args.op, getattr(args, "name", None), getattr(args, "address", None))
     if args.cmd == "node":
         return node_command(plane, args.action)
+    if args.cmd == "listener":
+        return listener_command(plane, args, parser)
     if args.cmd == "images":
         unknown = sorted(set(args.names) - set(RECIPES))
         if unknown:
@@ -129,6 +145,26 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}={node_images.push(name)}")
         return 0
     return 2
+
+
+def listener_command(plane: Plane, args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    listener = Listener(plane, args.name)
+    if args.action == "down":
+        with exclusive(plane.layout.state):
+            listener.down()
+        return 0
+    settings = dict(item.split("=", 1) for item in args.set if "=" in item)
+    if "build_namespace" not in settings:
+        parser.error("listener up needs --set build_namespace=NAMESPACE (a namespace of its own)")
+    patches = json.loads(args.patches.read_text()) if args.patches else []
+    if not plane.is_up():
+        say("the plane is not up: run `cluster/ctl.py up` first")
+        return 1
+    with exclusive(plane.layout.state):
+        env = listener.up(settings, args.component, patches)
+    for key, value in env.items():
+        print(f"{key}={shlex.quote(value)}")
+    return 0
 
 
 def node_command(plane: Plane, action: str) -> int:

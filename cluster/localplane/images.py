@@ -155,6 +155,17 @@ exec "$bin/postgres" -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directo
 """
 
 
+# Debian's base-files link /var/run to /run; its libpq looks for the server's socket in /var/run/postgresql
+# (pg_isready in the readiness probe, psql without a host), the entrypoint puts it in /run/postgresql.
+POSTGRES_LINKS = {"var/run": "/run"}
+
+
+def _postgres_inputs(cache: Path) -> list[str]:
+    """The packages, and what _postgres_extra writes: a change to either is a new image."""
+    written = json.dumps([POSTGRES_ENTRYPOINT, POSTGRES_LINKS])
+    return [*_debian_inputs(["postgresql-15"])(cache), hashlib.sha256(written.encode()).hexdigest()]
+
+
 def _postgres_extra(root: Path) -> None:
     with open(root / "etc" / "passwd", "a") as f:
         f.write("postgres:x:999:999:postgres:/var/lib/postgresql:/bin/sh\n")
@@ -162,6 +173,8 @@ def _postgres_extra(root: Path) -> None:
         f.write("postgres:x:999:\n")
     for d in ("var/lib/postgresql", "run/postgresql"):
         (root / d).mkdir(parents=True, exist_ok=True)
+    for link, target in POSTGRES_LINKS.items():
+        (root / link).symlink_to(target)
     entry = root / "usr" / "local" / "bin" / "postgres-entrypoint"
     entry.parent.mkdir(parents=True, exist_ok=True)
     entry.write_text(POSTGRES_ENTRYPOINT)
@@ -176,7 +189,7 @@ RECIPES: dict[str, Recipe] = {
         "Cmd": ["redis-server", "--protected-mode", "no", "--dir", "/data"], "WorkingDir": "/data",
         "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
         "ExposedPorts": {"6379/tcp": {}}}),
-    "postgres": Recipe("postgres", _debian_inputs(["postgresql-15"]),
+    "postgres": Recipe("postgres", _postgres_inputs,
                        _debian_fill(["postgresql-15"], _postgres_extra), {
         "Entrypoint": ["/usr/local/bin/postgres-entrypoint"],
         "Env": ["PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",

@@ -357,15 +357,22 @@ class Plane:
         (self.layout.state / "eventlistener.json").write_text(json.dumps(
             {"name": el.name, "namespace": el.namespace, "source": str(source)}))
         p = self.layout.ports
-        self._start("eventlistener", [
+        self.start_eventlistener("eventlistener", el, p.eventlistener, p.eventlistener_metrics,
+                                 p.eventlistener_profiling)
+
+    def start_eventlistener(self, process: str, el: tekton.EventListenerRef, port: int, metrics_port: int,
+                            profiling_port: int) -> None:
+        """Triggers' EventListener sink for `el`, as the tracked process `process` (its Deployment in a
+        cluster); it reads its Triggers from the API server."""
+        self._start(process, [
             self.layout.binary("eventlistenersink"), f"--kubeconfig={self.layout.kubeconfig}",
-            f"-el-name={el.name}", f"-el-namespace={el.namespace}", f"-port={p.eventlistener}",
+            f"-el-name={el.name}", f"-el-namespace={el.namespace}", f"-port={port}",
             "-readtimeout=30", "-writetimeout=40", "-timeouthandler=30",
         ], env={
             "SYSTEM_NAMESPACE": TEKTON_NAMESPACE, "NAMESPACE": el.namespace, "NAME": f"el-{el.name}",
             "EL_EVENT": "disable", "K_SINK_TIMEOUT": "30", "KUBERNETES_MIN_VERSION": KUBE_MIN_VERSION,
-            "METRICS_PROMETHEUS_PORT": str(p.eventlistener_metrics),
-            "PROFILING_PORT": str(p.eventlistener_profiling), "KUBECONFIG": str(self.layout.kubeconfig),
+            "METRICS_PROMETHEUS_PORT": str(metrics_port),
+            "PROFILING_PORT": str(profiling_port), "KUBECONFIG": str(self.layout.kubeconfig),
         })
 
     # ------------------------------------------------------------------ readiness

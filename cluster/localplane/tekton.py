@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,14 +130,17 @@ def local_settings(repo_settings: Path, overrides: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_triggers(repo_triggers: Path, overlay_dir: Path, kubectl: Path,
-                    overrides: dict[str, str]) -> list[dict[str, Any]]:
+def render_triggers(repo_triggers: Path, overlay_dir: Path, kubectl: Path, overrides: dict[str, str], *,
+                    extra_components: Sequence[str] = (),
+                    patches: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
     """The repository's triggers/ rendered as an overlay with local settings.
 
     triggers/ is built for overlays (base/ + components/settings + a settings.env); the local plane
     brings its own settings: the runner and the registry on loopback, and a build namespace of its own
     whose Pod Security level admits root build steps (Tekton's own namespace enforces "restricted", and
     the API server's Pod Security admission applies that here exactly as in a real cluster).
+    `components` names more of triggers/components/ (as an operator lists them), `patches` are the
+    overlay's own kustomize patches.
     """
     base, component = repo_triggers / "base", repo_triggers / "components" / "settings"
     if not (base.is_dir() and component.is_dir() and (repo_triggers / "settings.env").is_file()):
@@ -165,7 +168,9 @@ def render_triggers(repo_triggers: Path, overlay_dir: Path, kubectl: Path,
             "envs": ["settings.env"],
             "options": {"disableNameSuffixHash": True, "labels": {"app.kubernetes.io/part-of": "tekton-runner"}},
         }],
-        "components": components,
+        "components": components + [os.path.relpath(repo_triggers / "components" / name, overlay_dir)
+                                    for name in extra_components],
+        **({"patches": list(patches)} if patches else {}),
     }
     (overlay_dir / "kustomization.yaml").write_text(yaml.safe_dump(kustomization, sort_keys=False))
     proc = subprocess.run([str(kubectl), "kustomize", str(overlay_dir)], capture_output=True, text=True)

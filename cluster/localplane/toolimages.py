@@ -12,7 +12,8 @@ Images:
 - kaniko: /kaniko/executor from github.com/GoogleContainerTools/kaniko in the layout of upstream's
   `-debug` image (deploy/Dockerfile): CA bundle in /kaniko/ssl/certs, busybox in /busybox (a volume,
   so Kaniko leaves it out of the images it builds), /kaniko/.docker for the registry credentials.
-- python: busybox with Debian's python3, the base of sample apps' Dockerfiles.
+- python: busybox with Debian's python3 and its PostgreSQL driver (python3-psycopg2), the base of sample
+  apps' Dockerfiles.
 
 `node up` pushes the Tekton images and points the plane's Tekton controller at them (Plane.use_tekton_images);
 the others are pushed when asked for (`ctl.py images fetch kaniko python`).
@@ -83,6 +84,8 @@ def _fetch_extra(root: Path) -> None:
     shutil.copyfile(CA_BUNDLE, root / "etc" / "ssl" / "certs" / "ca-certificates.crt")
 
 
+# Python with a PostgreSQL driver: sample apps talk to the run's postgres through DATABASE_URL.
+PYTHON_PACKAGES = ["python3", "python3-psycopg2"]
 KANIKO_NSSWITCH = "hosts: files dns\n"  # upstream's files/nsswitch.conf: /etc/hosts before DNS
 
 
@@ -116,7 +119,7 @@ RECIPES: dict[str, Recipe] = {
     **{r.name: r for r in map(_tekton_recipe, ("entrypoint", "nop", "workingdirinit", "sidecarlogresults"))},
     "fetch": Recipe("fetch", _with_ca(_debian_inputs(["git", "unzip"])),
                     _debian_fill(["git", "unzip"], _fetch_extra), {"Cmd": ["sh"], "Env": [PATH]}),
-    "python": Recipe("python", _debian_inputs(["python3"]), _debian_fill(["python3"]),
+    "python": Recipe("python", _debian_inputs(PYTHON_PACKAGES), _debian_fill(PYTHON_PACKAGES),
                      {"Cmd": ["python3"], "Env": [PATH, "PYTHONUNBUFFERED=1"]}),
     "kaniko": Recipe("kaniko", _kaniko_inputs, _kaniko_fill, {
         "Entrypoint": ["/kaniko/executor"], "WorkingDir": "/workspace", "Volumes": {"/busybox": {}},

@@ -16,6 +16,7 @@ from pydantic.dataclasses import dataclass
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .images import ImageReference
+from .placement import Toleration, parse_node_selector, parse_tolerations
 
 ProvisionerKind = Literal["namespace", "kind"]
 # How external ports carry traffic: auto takes nftables DNAT where the host and the target allow it and the
@@ -244,6 +245,9 @@ class Settings(BaseSettings):
     postgres_image: str = "postgres:16-alpine"
     rabbitmq_image: str = "rabbitmq:4-alpine"
     image_pull_secret: OptionalText = None
+    # Where the workspace pods run (app, dependencies, migration Job): dedicated nodes and their taints.
+    node_selector: Annotated[dict[str, str], BeforeValidator(parse_node_selector)] = Field(default_factory=dict)
+    tolerations: Annotated[tuple[Toleration, ...], BeforeValidator(parse_tolerations)] = ()
     forward: Flag = True  # relay external ports in this process
     forward_listen_host: str = "0.0.0.0"  # where external ports listen
     forward_engine: ForwardEngine = "auto"  # docs/forwarding.md: the kernel path and when it is chosen

@@ -28,8 +28,10 @@ def free_port() -> int:
 
 class Runner:
     def __init__(self, cluster_env: dict[str, str], data_dir: Path, *, log_path: Path | None = None,
-                 address: str = "127.0.0.1", wrap: Sequence[str] = ()) -> None:
-        """`address`: where it listens and is reached; `wrap`: a command prefix it runs under (a netns)."""
+                 address: str = "127.0.0.1", wrap: Sequence[str] = (),
+                 settings: dict[str, str] | None = None) -> None:
+        """`address`: where it listens and is reached; `wrap`: a command prefix it runs under (a netns);
+        `settings`: environment a tier sets differently."""
         self.port = free_port()
         self.base_url = f"http://{address}:{self.port}"
         self._wrap = tuple(wrap)
@@ -44,6 +46,7 @@ class Runner:
             # short loops so that recovery paths finish within a test's time
             "TEKTON_RUNNER_RESYNC_SECONDS": "2", "TEKTON_RUNNER_POLL_INTERVAL": "0.3",
             "TEKTON_RUNNER_READY_TIMEOUT": "120",
+            **(settings or {}),  # what a tier sets differently
         }
         self._proc: asyncio.subprocess.Process | None = None
         self._session: aiohttp.ClientSession | None = None

@@ -16,8 +16,16 @@ DEFAULT_IMAGES = {name: str(Settings.model_fields[kind.image_setting].default) f
 IMAGE = "harbor.test/library/demo-shop@sha256:" + "ab" * 32
 
 
+# Dedicated preview nodes, as TEKTON_RUNNER_NODE_SELECTOR and _TOLERATIONS give them to every workspace pod.
+PLACEMENT = {
+    "node_selector": {"node-role.example.com/previews": "true"},
+    "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "previews", "effect": "NoSchedule"}],
+}
+POD_TEMPLATES = ("redis.yaml.j2", "postgres.yaml.j2", "rabbitmq.yaml.j2", "migration-job.yaml.j2", "app.yaml.j2")
+
+
 def values(template: str, *, env_value: str = "hello", command: list[str] | None = None) -> dict[str, Any]:
-    common = {"namespace": "ws-demo", "labels": LABELS, "pull_secrets": [{"name": "harbor-pull"}]}
+    common = {"namespace": "ws-demo", "labels": LABELS, "pull_secrets": [{"name": "harbor-pull"}], **PLACEMENT}
     secret_env = [{"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "shop-deps", "key": "DATABASE_URL"}}}]
     return {
         "dependency-secret.yaml.j2": {**common, "name": "shop-deps", "data": {"PGPASSWORD": "c2VjcmV0"}},

@@ -10,7 +10,7 @@ import kubernetes_validate
 import pytest
 
 from tekton_runner.manifests import Renderer
-from tests.unit.manifest_values import RUNNER_TEMPLATES, values
+from tests.unit.manifest_values import POD_TEMPLATES, RUNNER_TEMPLATES, values
 
 GOLDEN = Path(__file__).parent / "golden"
 KUBERNETES_VERSION = "1.35.0"
@@ -37,3 +37,12 @@ def test_schema_check_catches_an_unknown_field() -> None:
     obj["spec"]["template"]["spec"]["containers"][0]["imagePullPolcy"] = "Always"
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("template", POD_TEMPLATES)
+def test_placement_is_left_out_of_pods_when_not_configured(template: str) -> None:
+    for obj in Renderer().render(template, {**values(template), "node_selector": {}, "tolerations": []}):
+        if obj["kind"] in ("Deployment", "Job"):
+            pod = obj["spec"]["template"]["spec"]
+            assert "nodeSelector" not in pod and "tolerations" not in pod
+            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)

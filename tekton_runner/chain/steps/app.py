@@ -8,7 +8,7 @@ from ...models.runs import Run, Step
 from .. import naming
 from ..context import ChainContext
 from ..runtime.outcomes import StepOutcome
-from .common import dependency_env, pull_secrets
+from .common import dependency_env, placement, pull_secrets
 from .readiness import unready_deployment
 
 
@@ -29,7 +29,7 @@ async def deploy_app(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:
         "name": run.app, "namespace": namespace, "labels": naming.labels(run, "app"),
         "selector": selector, "pod_labels": {**selector, **naming.labels(run, "app")},
         "image": run.pinned_image, "replicas": run.spec.app.replicas, "port": run.spec.app.port,
-        "env": app_env(run), "pull_secrets": pull_secrets(ctx),
+        "env": app_env(run), "pull_secrets": pull_secrets(ctx), **placement(ctx),
     }):
         await kube.apply(obj)
     waiting = await unready_deployment(kube, namespace, [run.app])

@@ -1,4 +1,4 @@
-"""What several steps share: the pull secret, the requested dependency kinds and the env they give."""
+"""What several steps share: the pull secret, where pods run, the requested dependency kinds and the env they give."""
 
 from __future__ import annotations
 
@@ -13,6 +13,12 @@ from ..context import ChainContext
 def pull_secrets(ctx: ChainContext) -> list[dict[str, str]]:
     name = ctx.settings.image_pull_secret or ctx.settings.workspaces.pull_secret_name
     return [{"name": name}] if name else []
+
+
+def placement(ctx: ChainContext) -> dict[str, Any]:
+    """The node selector and tolerations every workspace pod gets (TEKTON_RUNNER_NODE_SELECTOR, _TOLERATIONS)."""
+    return {"node_selector": ctx.settings.node_selector,
+            "tolerations": [toleration.manifest() for toleration in ctx.settings.tolerations]}
 
 
 def requested_kinds(run: Run) -> tuple[DependencyKind, ...]:

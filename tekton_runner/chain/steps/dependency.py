@@ -14,7 +14,7 @@ from ...workspaces import dependency_images
 from .. import naming
 from ..context import ChainContext
 from ..runtime.outcomes import StepOutcome
-from .common import pull_secrets, requested_kinds
+from .common import placement, pull_secrets, requested_kinds
 from .readiness import unready_deployment
 
 # How each readiness rule of the table is read: (kube, namespace, names) -> None when ready, else why not.
@@ -69,7 +69,7 @@ async def deploy_dependency(ctx: ChainContext, run: Run, step: Step) -> StepOutc
             "name": naming.dependency_name(run, kind.name), "namespace": namespace,
             "labels": naming.labels(run, kind.name), "selector": naming.selector(run, kind.name),
             "image": images[kind.name], "port": kind.port, "secret": naming.secret_name(run),
-            "pull_secrets": pull_secrets(ctx),
+            "pull_secrets": pull_secrets(ctx), **placement(ctx),
         }):
             await kube.apply(obj)
     for kind in kinds:

@@ -12,7 +12,7 @@ from ...models.runs import Run, Step
 from .. import naming
 from ..context import ChainContext
 from ..runtime.outcomes import PermanentError, StepOutcome
-from .common import dependency_env, pull_secrets
+from .common import dependency_env, placement, pull_secrets
 
 
 def _condition(job: KubeObject, kind: str) -> dict[str, Any] | None:
@@ -44,7 +44,7 @@ async def run_migration(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:
     for obj in ctx.renderer.render("migration-job.yaml.j2", {
         "name": name, "namespace": namespace, "labels": naming.labels(run, "migration"),
         "image": run.pinned_image, "command": list(run.spec.migration.command),
-        "env": dependency_env(run), "pull_secrets": pull_secrets(ctx),
+        "env": dependency_env(run), "pull_secrets": pull_secrets(ctx), **placement(ctx),
     }):
         await kube.apply(obj)
     job = await kube.get("batch/v1", "Job", name, namespace)

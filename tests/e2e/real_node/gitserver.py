@@ -1,17 +1,21 @@
-"""A git server over smart HTTP for the real tier: git's own `git http-backend` behind aiohttp as a CGI
-program, serving the bare repositories under one directory. Bound to the node's bridge address, so
-build pods reach it the way they would reach a git host outside the cluster."""
+"""Git servers for the real tier, serving the bare repositories under one directory: smart HTTP (git's own
+`git http-backend` behind aiohttp as a CGI program) and `git daemon` (git://, the scheme the runner
+accepts without TLS). Bound to the node's bridge address, so build pods reach them the way they would
+reach a git host outside the cluster."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from aiohttp import web
+
+from tests.e2e.kubeapi import poll
 
 
 def commit_repository(work: Path, files: dict[str, str], bare: Path) -> str:
@@ -78,3 +82,35 @@ async def serve_git(root: Path, host: str) -> AsyncIterator[str]:
         yield f"http://{host}:{port}"
     finally:
         await runner.cleanup()
+
+
+@asynccontextmanager
+async def serve_git_daemon(root: Path, host: str) -> AsyncIterator[str]:
+    """Serve the bare repositories under `root` with `git daemon` (the git:// protocol) on `host`; yields the
+    base URL. The runner takes https://, ssh:// and git:// sources, and this one needs no certificate."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        port = probe.getsockname()[1]
+    daemon = await asyncio.create_subprocess_exec(
+        "git", "daemon", "--reuseaddr", "--export-all", f"--base-path={root}", f"--listen={host}", f"--port={port}",
+        str(root), stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL)
+
+    async def listening() -> bool:
+        if daemon.returncode is not None:
+            raise AssertionError(f"git daemon exited with {daemon.returncode}")
+        try:
+            _, writer = await asyncio.open_connection(host, port)
+        except OSError:
+            return False
+        writer.close()
+        await writer.wait_closed()
+        return True
+
+    try:
+        await poll(f"git daemon on {host}:{port}", listening, 10)
+        yield f"git://{host}:{port}"
+    finally:
+        if daemon.returncode is None:
+            daemon.terminate()
+        await daemon.wait()

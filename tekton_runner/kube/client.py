@@ -150,9 +150,13 @@ class Kube:
         result = cast(KubeObject, await self._call("GET", "/version"))
         return str(result.get("gitVersion", ""))
 
-    async def pod_logs(self, namespace: str, pod: str, *, container: str | None = None, tail: int = 40) -> str:
-        query = [("tailLines", str(tail))]
-        async with self.pod_log_stream(namespace, pod, container=container, query=query, follow=False) as chunks:
+    async def pod_logs(self, namespace: str, pod: str, *, container: str | None = None, tail: int = 40,
+                       previous: bool = False, limit_bytes: int | None = None) -> str:
+        """The last `tail` lines of a container's log (of its previous instance with `previous`, the one that
+        ended before the kubelet restarted it), at most `limit_bytes` of them."""
+        query = [("tailLines", str(tail))] + ([("previous", "true")] if previous else [])
+        async with self.pod_log_stream(namespace, pod, container=container, query=query, follow=False,
+                                       limit_bytes=limit_bytes) as chunks:
             return b"".join([chunk async for chunk in chunks]).decode(errors="replace")
 
     @asynccontextmanager

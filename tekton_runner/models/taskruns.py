@@ -19,6 +19,8 @@ MANAGER = "tekton-runner"
 # Set by Tekton Triggers on every resource an EventListener creates (pkg/resources/create.go).
 EVENTLISTENER_LABEL = "triggers.tekton.dev/eventlistener"
 TRIGGER_LABEL = "triggers.tekton.dev/trigger"
+# Tekton names each step's container `step-<step>`; init containers and sidecars hold no step output.
+STEP_PREFIX = "step-"
 
 TASKRUN_EVENT_PREFIX = "dev.tekton.event.taskrun."
 # The TaskRun event kinds Tekton sends; anything else is counted as `other`, so metric labels stay bounded.

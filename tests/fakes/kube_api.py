@@ -206,6 +206,11 @@ class FakeKubeApi:
         """Appends to one container's log, as the container would write it; open follows receive it."""
         self._verbs.logs.write(namespace, pod, text, container)
 
+    def set_previous_log(self, namespace: str, pod: str, container: str, text: str) -> None:
+        """The log of the container's instance before its last restart (`previous=true`, or a plain read while
+        the container waits to be restarted); the pod's status must say so with `lastState.terminated`."""
+        self._verbs.logs.previous[(namespace, pod, container)] = text.encode()
+
     @property
     def logs(self) -> PodLogBook:
         """The container logs and open follows (`await fake.logs.wait_following(1)`)."""

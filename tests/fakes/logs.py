@@ -1,10 +1,12 @@
 """Container logs of the fake Kubernetes API (GET .../pods/{pod}/log), with follow=true streams.
 
 Like the kubelet behind a real API server: a pod with several containers needs `container`; a container
-that is not in the pod, or that the pod's status says is waiting, is a 400; `limitBytes` and `tailLines`
-cut the answer; a follow sends what is there, then each new write, and ends when the container is
-terminated, the pod is gone, the client left or the fake closes. A pod with no container statuses at all
-(tests that only seed a pod) is served whatever text was set for it.
+that is not in the pod, or that the pod's status says is waiting with no earlier instance, is a 400;
+`previous=true` reads the instance that ended before the kubelet restarted the container (400 when the
+status has no `lastState.terminated`), as does a plain read of a container waiting to be restarted;
+`limitBytes` and `tailLines` cut the answer; a follow sends what is there, then each new write, and ends
+when the container is terminated, the pod is gone, the client left or the fake closes. A pod with no
+container statuses at all (tests that only seed a pod) is served whatever text was set for it.
 """
 
 import asyncio
@@ -18,12 +20,27 @@ Json = dict[str, Any]
 Key = tuple[str, str, str | None]
 
 
-def container_state(pod: Json, container: str) -> str | None:
+def flag(query: Mapping[str, str], name: str) -> bool:
+    """A boolean query parameter as the API server reads it."""
+    return query.get(name, "").lower() in ("true", "1")
+
+
+def _status(pod: Json, container: str) -> Json | None:
     for status in (pod.get("status") or {}).get("containerStatuses") or []:
         if status.get("name") == container:
-            return next((key for key in ("terminated", "running", "waiting") if key in (status.get("state") or {})),
-                        None)
+            return dict(status)
     return None
+
+
+def container_state(pod: Json, container: str) -> str | None:
+    status = _status(pod, container) or {}
+    return next((key for key in ("terminated", "running", "waiting") if key in (status.get("state") or {})), None)
+
+
+def has_previous(pod: Json, container: str) -> bool:
+    """The kubelet reads the instance that ended before the current one by `lastState.terminated.containerID`."""
+    ended = ((_status(pod, container) or {}).get("lastState") or {}).get("terminated") or {}
+    return bool(ended.get("containerID"))
 
 
 def _names(pod: Json) -> list[str]:
@@ -34,6 +51,7 @@ def _names(pod: Json) -> list[str]:
 @dataclass
 class PodLogBook:
     texts: dict[Key, bytearray] = field(default_factory=dict)
+    previous: dict[Key, bytes] = field(default_factory=dict)  # the instance before the last restart
     following: int = 0  # follow streams open now
     closed: bool = False
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -73,10 +91,21 @@ class PodLogBook:
         if name is not None and names and name not in names:
             raise ApiError(400, "BadRequest", f"container {name} is not valid for pod {pod_name}")
         has_statuses = bool((pod.get("status") or {}).get("containerStatuses"))
-        if name is not None and has_statuses and container_state(pod, name) in (None, "waiting"):
+        if name is not None and has_statuses and flag(query, "previous") and not has_previous(pod, name):
+            raise ApiError(400, "BadRequest", f'previous terminated container "{name}" in pod "{pod_name}" not found')
+        if (name is not None and has_statuses and container_state(pod, name) in (None, "waiting")
+                and not has_previous(pod, name)):
             raise ApiError(400, "BadRequest", f'container "{name}" in pod "{pod_name}" is waiting to start: '
                                               "ContainerCreating")
         return name
+
+    @staticmethod
+    def reads_previous(pod: Json, container: str | None, query: Mapping[str, str]) -> bool:
+        """`previous=true`, or a container waiting to be restarted: the kubelet reads its last instance."""
+        if container is None:
+            return False
+        restarting = container_state(pod, container) == "waiting" and has_previous(pod, container)
+        return flag(query, "previous") or restarting
 
     def text(self, namespace: str, pod: str, container: str | None) -> bytes:
         found = self.texts.get((namespace, pod, container))
@@ -84,8 +113,10 @@ class PodLogBook:
             found = self.texts.get((namespace, pod, None), bytearray())
         return bytes(found)
 
-    def read(self, namespace: str, pod: str, container: str | None, query: Mapping[str, str]) -> bytes:
-        text = self.text(namespace, pod, container)
+    def read(self, namespace: str, pod: str, container: str | None, query: Mapping[str, str], *,
+             previous: bool = False) -> bytes:
+        text = self.previous.get((namespace, pod, container), b"") if previous else self.text(namespace, pod,
+                                                                                           container)
         if "tailLines" in query:
             tail = int(query["tailLines"])
             text = b"".join(text.splitlines(keepends=True)[-tail:]) if tail else b""

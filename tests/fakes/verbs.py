@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from tests.fakes import merging, selectors
-from tests.fakes.logs import PodLogBook
+from tests.fakes.logs import PodLogBook, flag
 from tests.fakes.paths import ResourcePath
 from tests.fakes.resources import ResourceRegistry, ResourceType
 from tests.fakes.store import ApiError, Json, ObjectStore
@@ -32,10 +32,6 @@ def parse_body(body: bytes, content_type: str) -> Any:
         raise ApiError(400, "BadRequest", f"the body of the request could not be decoded: {exc}") from exc
 
 
-def _flag(query: Mapping[str, str], name: str) -> bool:
-    return query.get(name, "").lower() in ("true", "1")
-
-
 @dataclass
 class Verbs:
     """Resource verbs over one registry and store; answers (HTTP status, JSON or text body)."""
@@ -47,11 +43,11 @@ class Verbs:
 
     @staticmethod
     def is_watch(method: str, query: Mapping[str, str]) -> bool:
-        return method == "GET" and _flag(query, "watch")
+        return method == "GET" and flag(query, "watch")
 
     @staticmethod
     def is_log_follow(method: str, where: ResourcePath, query: Mapping[str, str]) -> bool:
-        return method == "GET" and where.plural == "pods" and where.subresource == "log" and _flag(query, "follow")
+        return method == "GET" and where.plural == "pods" and where.subresource == "log" and flag(query, "follow")
 
     def follow_log(
         self, where: ResourcePath, query: Mapping[str, str], alive: Callable[[], bool]
@@ -103,7 +99,9 @@ class Verbs:
         if where.subresource == "log" and rtype.plural == "pods" and method == "GET":
             pod = self.store.get(rtype, where.namespace, where.name)
             container = self.logs.container(pod, query)
-            return 200, self.logs.read(where.namespace or "", where.name, container, query).decode(errors="replace")
+            previous = self.logs.reads_previous(pod, container, query)
+            text = self.logs.read(where.namespace or "", where.name, container, query, previous=previous)
+            return 200, text.decode(errors="replace")
         raise ApiError(404, "NotFound", "the server could not find the requested resource")
 
     def _type(self, method: str, where: ResourcePath, raw: bytes, content_type: str) -> ResourceType:

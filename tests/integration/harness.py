@@ -177,6 +177,21 @@ class Harness:
         }
         return await self.http.post(path, data=json.dumps(taskrun_event_data(taskrun)), headers=headers)
 
+    async def app_step_waiting(self, run_id: str) -> Json:
+        """The app step once it has stored its due time (the chain task then parks until it). Bounded only so
+        that a regression fails, showing the run, instead of hanging."""
+        run: Json = {}
+        try:
+            async with asyncio.timeout(60):
+                while True:
+                    run = await self.run(run_id)
+                    app_step = next(step for step in run["steps"] if step["name"] == "app")
+                    if app_step["reason"] == "AppNotReady" and app_step.get("due_at"):
+                        return dict(app_step)
+                    await asyncio.sleep(0)  # yields to the chain task; no time passes
+        except TimeoutError:
+            raise AssertionError(f"the app step of run {run_id} never waited: {run}") from None
+
     async def run_to_success(self, spec: Json) -> Json:
         run_id = (await self.post_run(spec))["run_id"]
         taskrun = self.finish_taskrun(run_id)

@@ -46,7 +46,7 @@ async def test_restart_during_a_wait_resumes_at_the_stored_due_time(harness: Har
     await harness.stop()
     await harness.start(poll_interval=3600.0)  # the app step's next look is an hour away
     run_id = await build_and_resync(harness, spec())
-    stored = await wait_until_app_step_waits(harness, run_id)
+    stored = await harness.app_step_waiting(run_id)
     due = datetime.fromisoformat(str(stored["due_at"]))
     await harness.stop()  # the runner dies while the step waits
     before = {name: len(harness.fake.applies("deployments", name)) for name in ("shop-redis", "shop-postgres")}
@@ -66,16 +66,6 @@ async def test_restart_during_a_wait_resumes_at_the_stored_due_time(harness: Har
     assert clock.slept[0] == wait  # not looked at before its due time, and at it
     after = {name: len(harness.fake.applies("deployments", name)) for name in ("shop-redis", "shop-postgres")}
     assert after == before and len(harness.fake.applies("jobs")) == jobs_before  # finished steps not redone
-
-
-async def wait_until_app_step_waits(harness: Harness, run_id: str) -> dict[str, object]:
-    """The chain task parks in its sleep once the app step has stored its due time."""
-    while True:
-        run = await harness.run(run_id)
-        app_step = next(step for step in run["steps"] if step["name"] == "app")
-        if app_step["reason"] == "AppNotReady" and app_step.get("due_at"):
-            return dict(app_step)
-        await asyncio.sleep(0)  # yields to the chain task; no time passes
 
 
 async def test_a_workspace_namespace_deleted_by_hand_is_recreated_by_the_next_run(harness: Harness) -> None:

@@ -10,6 +10,7 @@ from ...models.runs import Run, RunState, StepName, StepState
 from ...models.taskruns import Outcome, TaskRunView
 from ...registry import RegistryError
 from ..context import ChainContext
+from .failure import failure_message
 
 log = logging.getLogger("tekton_runner.build")
 
@@ -49,7 +50,8 @@ async def observe(ctx: ChainContext, run: Run, view: TaskRunView) -> bool:
         return False
     if outcome is Outcome.FAILED:
         assert condition is not None
-        await ctx.status.build_failed(run, reason=condition.reason or "Failed", message=condition.message)
+        message = await failure_message(ctx, view, condition.message)
+        await ctx.status.build_failed(run, reason=condition.reason or "Failed", message=message)
         return False
     digest = view.digest or await _digest_from_registry(ctx, run)
     if digest and not view.digest:

@@ -10,12 +10,11 @@ from typing import Any
 from ...kube import Kube, KubeObject, NotFound
 from ...models.ids import taskrun_name
 from ...models.runs import Run, RunState, StepName, StepState
-from ...models.taskruns import APP_ID_LABEL, RUN_ID_LABEL, Outcome, TaskRunView
+from ...models.taskruns import APP_ID_LABEL, RUN_ID_LABEL, STEP_PREFIX, Outcome, TaskRunView
 from .. import naming
 from ..context import ChainContext
 
 TASKRUN_POD_LABEL = "tekton.dev/taskRun"  # Tekton labels each TaskRun's pod with the TaskRun's name
-STEP_PREFIX = "step-"  # Tekton's step containers; init containers and sidecars hold no step output
 LOG_STEPS = (StepName.BUILD, StepName.MIGRATION, StepName.APP)
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from ...models.runs import Run, Step
+from ...models.taskruns import RUN_ID_LABEL
 from .. import naming
 from ..context import ChainContext
 from ..runtime.outcomes import StepOutcome
 from .common import dependency_env, placement, pull_secrets
-from .readiness import unready_deployment
+from .readiness import not_ready_outcome, redeploy_hint, unready_deployment
 
 
 def app_env(run: Run) -> list[dict[str, Any]]:
@@ -32,7 +33,9 @@ async def deploy_app(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:
         "env": app_env(run), "pull_secrets": pull_secrets(ctx), **placement(ctx),
     }):
         await kube.apply(obj)
-    waiting = await unready_deployment(kube, namespace, [run.app])
+    # Only this run's pods: a redeploy after a failure must not be judged by the failed run's pods.
+    pods = {RUN_ID_LABEL: run.id, **naming.selector(run, "app")}
+    waiting = await unready_deployment(kube, namespace, run.app, pods, then=redeploy_hint(run))
     if waiting is not None:
-        return StepOutcome.wait("AppNotReady", waiting, delay=ctx.settings.poll_interval)
+        return not_ready_outcome("App", waiting, reason="AppNotReady", delay=ctx.settings.poll_interval)
     return StepOutcome.done("Ready", f"Deployment {namespace}/{run.app} ready with {run.pinned_image}")

@@ -4,7 +4,7 @@ Deployment + Service per requested kind (models/dependencies.py); waits until ea
 from __future__ import annotations
 
 import base64
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from ...kube import Kube, NotFound
@@ -15,10 +15,11 @@ from .. import naming
 from ..context import ChainContext
 from ..runtime.outcomes import StepOutcome
 from .common import placement, pull_secrets, requested_kinds
-from .readiness import unready_deployment
+from .readiness import NotReady, not_ready_outcome, redeploy_hint, unready_deployment
 
-# How each readiness rule of the table is read: (kube, namespace, names) -> None when ready, else why not.
-READINESS: dict[Readiness, Callable[[Kube, str, list[str]], Awaitable[str | None]]] = {
+# How each readiness rule of the table is read: (kube, namespace, name, pod labels, then) -> None when ready,
+# else why not.
+READINESS: dict[Readiness, Callable[[Kube, str, str, Mapping[str, str], str], Awaitable[NotReady | None]]] = {
     Readiness.DEPLOYMENT_READY: unready_deployment,
 }
 
@@ -73,8 +74,9 @@ async def deploy_dependency(ctx: ChainContext, run: Run, step: Step) -> StepOutc
         }):
             await kube.apply(obj)
     for kind in kinds:
-        waiting = await READINESS[kind.readiness](kube, namespace, [naming.dependency_name(run, kind.name)])
+        waiting = await READINESS[kind.readiness](kube, namespace, naming.dependency_name(run, kind.name),
+                                                  naming.selector(run, kind.name), redeploy_hint(run))
         if waiting is not None:
-            return StepOutcome.wait(NOT_READY, waiting, delay=ctx.settings.poll_interval)
+            return not_ready_outcome("Dependency", waiting, reason=NOT_READY, delay=ctx.settings.poll_interval)
     names = ", ".join(naming.dependency_name(run, kind.name) for kind in kinds)
     return StepOutcome.done("Ready", f"{names} ready in {namespace}")

@@ -11,8 +11,13 @@ from ...kube import Kube, KubeError, KubeObject
 from ...models.runs import Run, Step
 from .. import naming
 from ..context import ChainContext
+from ..diagnosis import diagnose, log_tail
 from ..runtime.outcomes import PermanentError, StepOutcome
 from .common import dependency_env, placement, pull_secrets
+from .readiness import NotReady, not_ready_outcome, redeploy_hint
+
+JOB_NAME_LABEL = "job-name"  # the Job controller labels the pods it makes with their Job's name
+MIGRATE_CONTAINER = "migrate"  # manifests/migration-job.yaml.j2
 
 
 def _condition(job: KubeObject, kind: str) -> dict[str, Any] | None:
@@ -26,14 +31,11 @@ async def _failure_detail(kube: Kube, namespace: str, name: str) -> str:
     """The last lines of the migration pod's log, when the cluster still has them."""
     hint = f"logs: kubectl logs -n {namespace} job/{name}"
     try:
-        pods = await kube.list("v1", "Pod", namespace=namespace, labels={"job-name": name})
-        if pods:
-            text = await kube.pod_logs(namespace, pods[-1]["metadata"]["name"], tail=20)
-            if text.strip():
-                return f"{hint}; last lines:\n{text.strip()[-2000:]}"
+        pods = await kube.list("v1", "Pod", namespace=namespace, labels={JOB_NAME_LABEL: name})
     except KubeError:
-        pass
-    return hint
+        return hint
+    lines = await log_tail(kube, namespace, pods[-1]["metadata"]["name"], MIGRATE_CONTAINER) if pods else None
+    return f"{hint}; last lines:\n{lines}" if lines else hint
 
 
 async def run_migration(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:
@@ -57,5 +59,8 @@ async def run_migration(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:
             f"Job {namespace}/{name} failed: {failed.get('reason', '')} {failed.get('message', '')}; {detail}",
             reason="MigrationFailed",
         )
-    return StepOutcome.wait("MigrationRunning", f"Job {namespace}/{name} has not finished",
-                            delay=ctx.settings.poll_interval, timeout_reason="MigrationTimeout")
+    # A Job whose pod cannot pull its image or start never fails by itself: its pod says why.
+    diagnosis = await diagnose(kube, namespace, {JOB_NAME_LABEL: name}, then=redeploy_hint(run))
+    message = f"Job {namespace}/{name} has not finished" + (f"; {diagnosis.message}" if diagnosis else "")
+    return not_ready_outcome("Migration", NotReady(message, diagnosis), reason="MigrationRunning",
+                             delay=ctx.settings.poll_interval, timeout_reason="MigrationTimeout")

@@ -12,20 +12,13 @@ TRACEBACK = "".join(f"starting worker {n}\n" for n in range(40)) + (
     "KeyError: 'DATABASE_URL'\n")
 
 
-async def failed_run(harness: Harness, body: dict[str, object]) -> dict[str, object]:
-    run_id = (await harness.post_run(body))["run_id"]
-    await harness.send_event(harness.finish_taskrun(run_id), "successful")
-    await harness.settle()
-    return await harness.run(run_id)
-
-
 async def test_crash_looping_app_fails_at_app_with_exit_code_and_its_last_log_lines(harness: Harness) -> None:
     await harness.stop()
     await harness.start(ready_timeout=3600.0)  # the failure must not come from the timeout
     harness.controllers.pods["app"] = PodReport(crash_looping(exit_code=3, restarts=4),
                                                 previous_logs={"app": TRACEBACK})
 
-    run = await failed_run(harness, spec(**PLAIN))
+    run = await harness.run_after_build(spec(**PLAIN))
 
     assert run["state"] == "failed" and run["reason"] == "app:AppCrashLooping"
     message = str(run["message"])
@@ -60,7 +53,7 @@ async def test_crash_looping_dependency_fails_at_dependency_naming_its_container
         previous_logs={"redis": "*** FATAL CONFIG FILE ERROR (Redis 7.2.4) ***\nBad directive or wrong number "
                                 "of arguments\n"})
 
-    run = await failed_run(harness, spec(dependency={"type": "redis"}, migration={"enabled": False}))
+    run = await harness.run_after_build(spec(dependency={"type": "redis"}, migration={"enabled": False}))
 
     assert run["state"] == "failed" and run["reason"] == "dependency:DependencyCrashLooping"
     assert "container redis keeps crashing" in str(run["message"])
@@ -73,7 +66,7 @@ async def test_crash_loop_whose_log_is_gone_still_fails_with_its_exit_code(harne
     del looping["lastState"]["terminated"]["containerID"]
     harness.controllers.pods["app"] = PodReport(looping)  # the kubelet no longer has the previous instance
 
-    run = await failed_run(harness, spec(**PLAIN))
+    run = await harness.run_after_build(spec(**PLAIN))
 
     assert run["reason"] == "app:AppCrashLooping"
     assert "exit code 2 (Error); its log could not be read" in str(run["message"])

@@ -16,13 +16,6 @@ NO_SUCH_HOST = (
     "10.0.0.2:53: no such host")
 
 
-async def ended_run(harness: Harness, body: dict[str, object]) -> dict[str, object]:
-    run_id = (await harness.post_run(body))["run_id"]
-    await harness.send_event(harness.finish_taskrun(run_id), "successful")
-    await harness.settle()
-    return await harness.run(run_id)
-
-
 async def test_unresolvable_registry_host_fails_at_once_and_a_redeploy_after_the_fix_succeeds(
         harness: Harness) -> None:
     await harness.stop()
@@ -30,7 +23,7 @@ async def test_unresolvable_registry_host_fails_at_once_and_a_redeploy_after_the
     harness.controllers.pods["app"] = PodReport(waiting(
         "ImagePullBackOff", f'Back-off pulling image "{IMAGE}": ErrImagePull: {NO_SUCH_HOST}'))
 
-    failed = await ended_run(harness, spec(**PLAIN))
+    failed = await harness.run_after_build(spec(**PLAIN))
 
     assert failed["state"] == "failed" and failed["reason"] == "app:AppImageHostUnresolvable"
     message = str(failed["message"])
@@ -54,7 +47,7 @@ async def test_unresolvable_registry_host_fails_at_once_and_a_redeploy_after_the
 
 async def test_a_redeploy_is_judged_by_its_own_pods_not_by_the_failed_runs(harness: Harness) -> None:
     harness.controllers.pods["app"] = PodReport(waiting("ErrImagePull", NO_SUCH_HOST))
-    failed = await ended_run(harness, spec(**PLAIN))
+    failed = await harness.run_after_build(spec(**PLAIN))
     assert failed["reason"] == "app:AppImageHostUnresolvable"
     harness.controllers.pods.clear()
     harness.controllers.unready.add("shop")  # the new pods are not ready yet; the failed run's pod is still there
@@ -79,7 +72,7 @@ async def test_refused_credentials_and_missing_images_fail_at_once_naming_the_re
     }
     for reason, (said, words) in cases.items():
         harness.controllers.pods["app"] = PodReport(waiting("ErrImagePull", f"rpc error: code = Unknown desc = {said}"))
-        run = await ended_run(harness, spec(**PLAIN))
+        run = await harness.run_after_build(spec(**PLAIN))
         assert run["reason"] == f"app:{reason}", run["message"]
         assert f"cannot pull image {IMAGE} from harbor.test: {words}" in str(run["message"])
         assert harness.registry.get_sample_value(
@@ -105,7 +98,7 @@ async def test_transient_pull_failure_is_shown_while_waiting_and_named_when_the_
 
     await harness.stop()
     await harness.start(ready_timeout=0.05, poll_interval=0.001)
-    run = await ended_run(harness, spec(**PLAIN))
+    run = await harness.run_after_build(spec(**PLAIN))
     assert run["reason"] == "app:AppImagePullFailed"
     assert str(run["message"]).startswith("not ready after 0s: Deployment ws-demo/shop: 0/1 replicas ready")
 
@@ -113,7 +106,7 @@ async def test_transient_pull_failure_is_shown_while_waiting_and_named_when_the_
 async def test_migration_job_whose_image_host_does_not_resolve_fails_the_migration(harness: Harness) -> None:
     harness.controllers.pods["migration"] = PodReport(waiting("ErrImagePull", NO_SUCH_HOST))
 
-    run = await ended_run(harness, spec())
+    run = await harness.run_after_build(spec())
 
     assert run["reason"] == "migration:MigrationImageHostUnresolvable"
     assert "container migrate cannot pull image" in str(run["message"])
@@ -126,7 +119,7 @@ async def test_a_missing_secret_is_shown_while_waiting_and_named_when_the_wait_t
     await harness.stop()
     await harness.start(ready_timeout=0.05)
 
-    run = await ended_run(harness, spec(**PLAIN))
+    run = await harness.run_after_build(spec(**PLAIN))
 
     assert run["reason"] == "app:AppContainerConfigError"
     assert 'container app cannot start: CreateContainerConfigError: secret "shop-deps" not found' in str(

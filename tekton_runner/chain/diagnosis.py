@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ..kube import Kube, KubeError
-from ..models.pods import PodView, Problem, Trouble, worst_trouble
+from ..models.pods import PodView, Problem, Trouble, stuck_pulling, worst_trouble
 
 # A quoted log is at most this many of its last lines and characters (the kubelet is asked for no more
 # than LOG_READ_BYTES, so a container that writes one huge line cannot make the runner read it all).
@@ -84,3 +84,18 @@ def _advised(trouble: Trouble, message: str, then: str) -> str:
     if trouble.problem is Problem.CRASH_LOOPING:
         return f"{message}\n({advice})"
     return f"{message}. To fix: {advice}" + (f"; {then}" if then else "")
+
+
+async def retry_pulls(kube: Kube, namespace: str, labels: Mapping[str, str]) -> list[str]:
+    """Deletes the pods carrying `labels` that are stuck on a failed image pull, so that their controller makes
+    new ones, which pull at once; returns their names. A new run after the node was fixed (a redeploy) must
+    neither wait out the kubelet's back-off nor be judged by the old pods' error. Only for Deployments whose
+    pod template does not change from run to run (the dependencies): the app's and the migration's pods are
+    the run's own."""
+    deleted = []
+    for item in await kube.list("v1", "Pod", namespace=namespace, labels=labels):
+        pod = PodView.model_validate(item)
+        if pod.metadata.deletion_timestamp is None and stuck_pulling(pod):
+            await kube.delete("v1", "Pod", pod.metadata.name, namespace)
+            deleted.append(pod.metadata.name)
+    return deleted

@@ -91,6 +91,7 @@ class PodStatus(_Loose):
 class PodMetadata(_Loose):
     name: str
     namespace: str = ""
+    deletion_timestamp: str | None = Field(default=None, alias="deletionTimestamp")
 
 
 class PodView(_Loose):
@@ -247,7 +248,16 @@ def pod_trouble(pod: PodView) -> Trouble | None:
     return next((trouble for trouble in found if trouble.permanent), found[0] if found else None)
 
 
+def stuck_pulling(pod: PodView) -> bool:
+    """A container of the pod waits on an image pull that failed (the kubelet retries it only after a back-off
+    of up to five minutes, and until then reports the old error)."""
+    return any(status.state.waiting is not None and status.state.waiting.reason in _PULL_WAITING
+               for status in pod.statuses)
+
+
 def worst_trouble(pods: list[PodView]) -> Trouble | None:
-    """Across the pods of one object: the first permanent trouble, else the first trouble, else None."""
-    found = [trouble for pod in pods if (trouble := pod_trouble(pod)) is not None]
+    """Across the pods of one object (those being deleted left out): the first permanent trouble, else the first
+    trouble, else None."""
+    found = [trouble for pod in pods if pod.metadata.deletion_timestamp is None
+             if (trouble := pod_trouble(pod)) is not None]
     return next((trouble for trouble in found if trouble.permanent), found[0] if found else None)

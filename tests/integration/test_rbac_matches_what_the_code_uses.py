@@ -15,6 +15,7 @@ from tests.fakes.paths import ResourcePath, parse
 from tests.integration.harness import BUILD_NS, Harness, spec
 from tests.integration.pods import put_build_pod, put_pod
 from tests.integration.replicas import RUNNER_NS, leadership, replicas
+from tests.integration.simulation import PodReport, waiting
 from tests.integration.test_git_push_to_registered_app_deploys import REGISTRATION
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -84,6 +85,11 @@ async def _every_flow(harness: Harness) -> None:
     await harness.stop()
     await harness.start(node_address=None, workspaces={"registry_username": "robot", "registry_password": "s3cret"})
     first = await harness.run_to_success(spec())  # workspace, dependency, migration, app, node address
+    harness.controllers.pods["redis"] = PodReport(waiting("ErrImagePull", "lookup harbor.test: no such host"))
+    stuck = await harness.run_after_build(spec())  # a dependency's pods are read: one cannot pull its image
+    harness.controllers.pods.clear()
+    assert (await harness.http.post(f"/runs/{stuck['run_id']}/redeploy")).status == 202  # deletes that pod
+    await harness.settle()
     failing = (await harness.post_run(spec()))["run_id"]  # a failed migration: its Pod's log is read
     job = f"shop-migrate-{failing[2:10]}"
     harness.controllers.failing_jobs.add(job)

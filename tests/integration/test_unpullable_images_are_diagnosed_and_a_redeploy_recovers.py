@@ -61,6 +61,23 @@ async def test_a_redeploy_is_judged_by_its_own_pods_not_by_the_failed_runs(harne
     assert run["reason"] == "app:AppNotReady"  # waited for its own pods; the old pull failure is not its own
 
 
+async def test_a_redeploy_deletes_dependency_pods_stuck_on_the_failed_pull_so_they_pull_again(
+        harness: Harness) -> None:
+    stuck_pulling = waiting("ImagePullBackOff", f"Back-off pulling image: {NO_SUCH_HOST}")
+    harness.controllers.pods["redis"] = PodReport(stuck_pulling)
+    failed = await harness.run_after_build(spec(dependency={"type": "redis"}, migration={"enabled": False}))
+    assert failed["reason"] == "dependency:DependencyImageHostUnresolvable"
+    (stuck,) = harness.fake.objects("pods", "ws-demo")
+    harness.controllers.pods.clear()  # the node can resolve the host now
+
+    response = await harness.http.post(f"/runs/{failed['run_id']}/redeploy")
+    await harness.settle()
+
+    run = await harness.run((await response.json())["run_id"])
+    assert run["state"] == "succeeded", run
+    assert harness.fake.get_object("pods", stuck["metadata"]["name"], "ws-demo") is None  # deleted: pulled anew
+
+
 async def test_refused_credentials_and_missing_images_fail_at_once_naming_the_registry(harness: Harness) -> None:
     cases = {
         "AppImagePullUnauthorized": ("failed to authorize: failed to fetch oauth token: unexpected status: "

@@ -13,6 +13,7 @@ from ...models.runs import Run, Step
 from ...workspaces import dependency_images
 from .. import naming
 from ..context import ChainContext
+from ..diagnosis import retry_pulls
 from ..runtime.outcomes import StepOutcome
 from .common import placement, pull_secrets, requested_kinds
 from .readiness import NotReady, not_ready_outcome, redeploy_hint, unready_deployment
@@ -73,6 +74,9 @@ async def deploy_dependency(ctx: ChainContext, run: Run, step: Step) -> StepOutc
             "pull_secrets": pull_secrets(ctx), **placement(ctx),
         }):
             await kube.apply(obj)
+    if step.reason != NOT_READY:  # a new run gives a dependency stuck on a pull a fresh try
+        for kind in kinds:
+            await retry_pulls(kube, namespace, naming.selector(run, kind.name))
     for kind in kinds:
         waiting = await READINESS[kind.readiness](kube, namespace, naming.dependency_name(run, kind.name),
                                                   naming.selector(run, kind.name), redeploy_hint(run))

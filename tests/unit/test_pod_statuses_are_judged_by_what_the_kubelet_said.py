@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 
+from tekton_runner.chain.status.metrics import MAX_REASONS_PER_STAGE, Metrics
 from tekton_runner.models.pods import MAX_QUOTED, PodView, Problem, pod_trouble, quoted, unresolved_host
 
 IMAGE = "lenovo:8443/library/demo-shop@sha256:" + "ab" * 32
@@ -116,3 +118,14 @@ def test_quoted_keeps_the_start_and_the_cause_at_the_end_within_the_bound() -> N
     long = "failed to pull " + "x" * 5000 + " lookup lenovo: no such host"
     text = quoted(long)
     assert len(text) <= MAX_QUOTED + 3 and text.startswith("failed to pull") and text.endswith("no such host")
+
+
+def test_every_failure_reason_a_pod_can_give_is_counted_under_its_own_bounded_label() -> None:
+    metrics = Metrics.create(CollectorRegistry())
+    for stage, subject in (("app", "App"), ("dependency", "Dependency"), ("migration", "Migration")):
+        for problem in Problem:
+            metrics.failed(stage, f"{subject}{problem.value}")
+    counted = {sample.labels["reason"] for metric in metrics.failures_total.collect() for sample in metric.samples
+               if sample.name.endswith("_total")}
+    assert "Other" not in counted
+    assert len(counted) == 3 * len(Problem) and len(Problem) < MAX_REASONS_PER_STAGE

@@ -7,7 +7,7 @@ Images:
   pipeline module's cmd/ at /ko-app/<name>, where the Tekton controller calls them (pod.go,
   workingdir_init.go), as its release images built by ko have them. The shell image its script steps need
   is the node's busybox image.
-- fetch: busybox (sh, wget, realpath, mktemp) with Debian's git and unzip and the host's CA bundle, for
+- fetch: busybox (realpath, mktemp) with Debian's dash as sh, git, unzip and wget and the host's CA bundle, for
   the build Task's fetch step.
 - kaniko: /kaniko/executor from github.com/GoogleContainerTools/kaniko in the layout of upstream's
   `-debug` image (deploy/Dockerfile): CA bundle in /kaniko/ssl/certs, busybox in /busybox (a volume,
@@ -80,10 +80,16 @@ def _with_ca(inputs: Callable[[Path], list[str]]) -> Callable[[Path], list[str]]
 
 
 def _fetch_extra(root: Path) -> None:
+    (root / "bin" / "sh").unlink()
+    (root / "bin" / "sh").symlink_to("dash")
     (root / "etc" / "ssl" / "certs").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(CA_BUNDLE, root / "etc" / "ssl" / "certs" / "ca-certificates.crt")
 
 
+# GNU wget instead of busybox's applet: Debian's busybox-static 1.35 wget dies of SIGSEGV when given a
+# timeout (`-T`), which the build Task's fetch step passes for zip and local sources. busybox's sh runs
+# its own applets before anything on PATH, so the image's /bin/sh is Debian's dash.
+FETCH_PACKAGES = ["dash", "git", "unzip", "wget"]
 # Python with a PostgreSQL driver: sample apps talk to the run's postgres through DATABASE_URL.
 PYTHON_PACKAGES = ["python3", "python3-psycopg2"]
 KANIKO_NSSWITCH = "hosts: files dns\n"  # upstream's files/nsswitch.conf: /etc/hosts before DNS
@@ -117,8 +123,8 @@ def _kaniko_fill(root: Path, scratch: Path) -> None:
 
 RECIPES: dict[str, Recipe] = {
     **{r.name: r for r in map(_tekton_recipe, ("entrypoint", "nop", "workingdirinit", "sidecarlogresults"))},
-    "fetch": Recipe("fetch", _with_ca(_debian_inputs(["git", "unzip"])),
-                    _debian_fill(["git", "unzip"], _fetch_extra), {"Cmd": ["sh"], "Env": [PATH]}),
+    "fetch": Recipe("fetch", _with_ca(_debian_inputs(FETCH_PACKAGES)),
+                    _debian_fill(FETCH_PACKAGES, _fetch_extra), {"Cmd": ["sh"], "Env": [PATH]}),
     "python": Recipe("python", _debian_inputs(PYTHON_PACKAGES), _debian_fill(PYTHON_PACKAGES),
                      {"Cmd": ["python3"], "Env": [PATH, "PYTHONUNBUFFERED=1"]}),
     "kaniko": Recipe("kaniko", _kaniko_inputs, _kaniko_fill, {

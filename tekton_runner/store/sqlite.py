@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,17 @@ class DatabaseInUse(RuntimeError):
     """Another connection (a runner serving on the file) has the database open."""
 
 
+@contextmanager
+def _unique_violation() -> Iterator[None]:
+    """SQLite's refusal of a taken primary key or unique index, as the one exception both backends raise."""
+    try:
+        yield
+    except sqlite3.IntegrityError as error:
+        if "UNIQUE" not in str(error) and "PRIMARY KEY" not in str(error):
+            raise
+        raise UniqueViolation(str(error)) from error
+
+
 class SqliteConnection:
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._connection = connection
@@ -40,18 +51,15 @@ class SqliteConnection:
             return list(await cursor.fetchall())
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        try:
+        with _unique_violation():
             cursor = await self._connection.execute(sql, tuple(params))
-        except sqlite3.IntegrityError as error:
-            if "UNIQUE" not in str(error) and "PRIMARY KEY" not in str(error):
-                raise
-            raise UniqueViolation(str(error)) from error
         count: int = cursor.rowcount
         await cursor.close()
         return count
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self._connection.executemany(sql, [tuple(row) for row in rows])
+        with _unique_violation():
+            await self._connection.executemany(sql, [tuple(row) for row in rows])
 
     async def serialise(self, name: str) -> None:
         """Nothing to do: the database's lock already runs one transaction at a time."""

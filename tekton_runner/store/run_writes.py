@@ -32,6 +32,7 @@ class RunWrites:
         self._db = database
         self._reads = RunStore(database)
         self._creates = GroupCommit(database, _store_creates, self._create_alone)
+        self._accepts = GroupCommit(database, _store_accepts, self._accept_alone)
 
     async def create(self, run_id: RunId, spec: RunSpec, image: str, *, idempotency_key: str | None = None,
                      pushed: bool = False, progress: Progress | None = None) -> tuple[Run, Progress | None]:
@@ -120,20 +121,19 @@ class RunWrites:
         async with self._db.transaction() as connection:
             await _write_step(connection, run_id, step, self._db.clock.now())
 
-    async def accept(self, run_id: RunId, event_id: EventId | None, build: Step) -> bool:
-        """PENDING -> BUILDING with the EventListener's event id and the build step, in one transaction."""
-        moment = self._db.clock.now()
-        now = to_text(moment)
+    async def accept(self, run_id: RunId, event_id: EventId | None, build: Step,
+                     progress: Sequence[Progress] = ()) -> list[Progress] | None:
+        """PENDING -> BUILDING with the EventListener's event id and the build step, and the transitions
+        `progress` (returned numbered), in one transaction shared with the accepts that arrive together;
+        None when the run had left PENDING."""
+        return await self._accepts.write(_Accept(run_id, event_id, build, self._db.clock.now(), tuple(progress)))
+
+    async def _accept_alone(self, accept: _Accept) -> list[Progress] | None:
         async with self._db.transaction() as connection:
-            changed = await connection.execute(
-                "UPDATE runs SET state = ?, event_id = COALESCE(?, event_id), accepted_at = ?, reason = '',"
-                " message = '', updated_at = ? WHERE id = ? AND state = ?",
-                (RunState.BUILDING.value, event_id, now, now, run_id, RunState.PENDING.value),
-            )
-            if changed != 1:
-                return False
-            await _write_step(connection, run_id, build, moment)
-            return True
+            [result] = await _store_accepts(connection, [accept])
+        if isinstance(result, Exception):
+            raise result
+        return result
 
     async def append_progress(self, entry: Progress) -> Progress:
         """Stores the transition under the run's next number (and the next number across all runs, which
@@ -187,6 +187,40 @@ async def _store_creates(connection: Connection, creates: Sequence[_Create]
             for result in results]
 
 
+@dataclass(frozen=True)
+class _Accept:
+    run_id: RunId
+    event_id: EventId | None
+    build: Step
+    at: datetime
+    progress: tuple[Progress, ...]
+
+
+async def _store_accepts(connection: Connection, accepts: Sequence[_Accept]
+                         ) -> list[list[Progress] | Exception | None]:
+    """Each accept compare-and-set from PENDING (None for a run that had left it), its build step, then the
+    transitions of those that moved, numbered together."""
+    moved: list[_Accept] = []
+    for accept in accepts:
+        now = to_text(accept.at)
+        changed = await connection.execute(
+            "UPDATE runs SET state = ?, event_id = COALESCE(?, event_id), accepted_at = ?, reason = '',"
+            " message = '', updated_at = ? WHERE id = ? AND state = ?",
+            (RunState.BUILDING.value, accept.event_id, now, now, accept.run_id, RunState.PENDING.value),
+        )
+        if changed == 1:
+            moved.append(accept)
+    if not moved:
+        return [None] * len(accepts)
+    await connection.execute_many(
+        "UPDATE steps SET state = ?, reason = ?, message = ?, started_at = ?, finished_at = ?, attempts = ?,"
+        " due_at = ? WHERE run_id = ? AND name = ?", [_step_row(accept.run_id, accept.build) for accept in moved])
+    numbered = iter(await _append_progress(connection, [entry for accept in moved for entry in accept.progress]))
+    answers: dict[RunId, list[Progress]] = {
+        accept.run_id: [next(numbered) for _ in accept.progress] for accept in moved}
+    return [answers.get(accept.run_id) for accept in accepts]
+
+
 async def _append_progress(connection: Connection, entries: Sequence[Progress], *, new_runs: bool = False
                            ) -> list[Progress]:
     """The entries stored in order under their runs' next numbers and the next numbers across all runs;
@@ -233,9 +267,10 @@ async def _refuse_used_key(reader: Connection | Database, idempotency_key: str |
 async def _write_step(connection: Connection, run_id: RunId, step: Step, now: datetime) -> None:
     await connection.execute(
         "UPDATE steps SET state = ?, reason = ?, message = ?, started_at = ?, finished_at = ?,"
-        " attempts = ?, due_at = ? WHERE run_id = ? AND name = ?",
-        (step.state.value, step.reason, step.message, to_text(step.started_at),
-         to_text(step.finished_at), step.attempts, to_text(step.due_at), run_id, step.name.value),
-    )
+        " attempts = ?, due_at = ? WHERE run_id = ? AND name = ?", _step_row(run_id, step))
     await connection.execute("UPDATE runs SET updated_at = ? WHERE id = ?", (to_text(now), run_id))
 
+
+def _step_row(run_id: RunId, step: Step) -> tuple[object, ...]:
+    return (step.state.value, step.reason, step.message, to_text(step.started_at), to_text(step.finished_at),
+            step.attempts, to_text(step.due_at), run_id, step.name.value)

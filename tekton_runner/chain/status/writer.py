@@ -82,10 +82,13 @@ class StatusWriter:
 
     async def build_accepted(self, run_id: RunId, event_id: EventId | None, build: Step) -> bool:
         """PENDING -> BUILDING with the build step running; False when the run had left PENDING."""
-        if not await self._writes.accept(run_id, event_id, build):
+        entries = await self._writes.accept(run_id, event_id, build, (
+            self._run_progress(run_id, RunState.BUILDING, build.reason, build.message),
+            self._step_progress(run_id, build)))
+        if entries is None:
             return False
-        await self._publish_run(run_id, RunState.BUILDING, build.reason, build.message)
-        await self._publish_step(run_id, build)
+        for entry in entries:
+            self._published(entry)
         return True
 
     async def build_seen(self, run: Run, *, taskrun_uid: str | None, digest: str | None) -> None:

@@ -29,17 +29,24 @@ Result = TypeVar("Result")
 MAX_BATCH = 100
 
 
-class _Alone:
-    """The answer of an item whose batch failed as a whole: its caller writes it by itself."""
+class _Signal:
+    """What a waiting caller is woken with other than its result."""
+
+    def __init__(self, meaning: str) -> None:
+        self.meaning = meaning
+
+    def __repr__(self) -> str:
+        return self.meaning
 
 
-ALONE = _Alone()
+ALONE = _Signal("alone")  # its batch failed as a whole: the caller writes its item by itself
+TURN = _Signal("turn")  # the caller commits next, for everyone waiting
 
 
 @dataclass(eq=False)  # found in the queue by identity
 class _Waiting(Generic[Item, Result]):
     item: Item
-    answer: asyncio.Future[Result | _Alone] = field(
+    wake: asyncio.Future[Result | _Signal] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -54,29 +61,47 @@ class GroupCommit(Generic[Item, Result]):
         self._write_batch = write_batch
         self._write_alone = write_alone
         self._max_batch = max_batch
-        self._waiting: list[_Waiting[Item, Result]] = []
-        self._turn = asyncio.Lock()  # one batch commits at a time; the next one gathers meanwhile
+        self._queue: list[_Waiting[Item, Result]] = []
+        self._busy = False  # a caller holds the turn: it commits, or is about to
 
     async def write(self, item: Item) -> Result:
         """Writes the item (with whatever else waits) and returns its result once committed, or raises its error."""
         waiting: _Waiting[Item, Result] = _Waiting(item)
-        self._waiting.append(waiting)
+        self._queue.append(waiting)
+        if not self._busy:
+            self._busy = True
+            waiting.wake.set_result(TURN)
         try:
-            while not waiting.answer.done():
-                async with self._turn:
-                    if not waiting.answer.done():
-                        batch, self._waiting = self._waiting[:self._max_batch], self._waiting[self._max_batch:]
-                        await self._commit(batch)
-        finally:
-            if waiting in self._waiting:  # cancelled before its turn: nobody writes it
-                self._waiting.remove(waiting)
-        answer = waiting.answer.result()
-        if isinstance(answer, _Alone):
+            woken = await waiting.wake
+        except asyncio.CancelledError:
+            if waiting in self._queue:  # not written: nobody will
+                self._queue.remove(waiting)
+            if waiting.wake.done() and not waiting.wake.cancelled() and waiting.wake.result() is TURN:
+                self._pass_turn()
+            raise
+        if woken is TURN:
+            try:
+                woken = await self._commit_turn(waiting)
+            finally:
+                self._pass_turn()
+        if woken is ALONE:
             return await self._write_alone(item)
-        return answer
+        assert not isinstance(woken, _Signal)
+        return woken
 
-    async def _commit(self, batch: list[_Waiting[Item, Result]]) -> None:
-        results: list[Result | Exception] | list[_Alone] = [ALONE] * len(batch)
+    def _pass_turn(self) -> None:
+        """The next waiting caller commits; with nobody waiting, the next one to come does."""
+        if self._queue:
+            self._queue[0].wake.set_result(TURN)
+        else:
+            self._busy = False
+
+    async def _commit_turn(self, own: _Waiting[Item, Result]) -> Result | _Signal:
+        """Commits the oldest waiting items (the caller's own first) in one transaction, wakes their callers
+        with their answers, and returns the caller's own (or raises its error)."""
+        batch, self._queue = self._queue[:self._max_batch], self._queue[self._max_batch:]
+        assert batch[0] is own  # the turn goes to the oldest caller waiting
+        results: list[Result | Exception] | list[_Signal] = [ALONE] * len(batch)
         try:
             async with self._db.transaction() as connection:
                 written = await self._write_batch(connection, [waiting.item for waiting in batch])
@@ -85,9 +110,15 @@ class GroupCommit(Generic[Item, Result]):
             log.info("a group of %d writes failed as one (%s: %s); each is written alone",
                      len(batch), type(error).__name__, error)
         finally:
-            # Cancelled (its caller went away) before the commit was known, or failed: the others write alone.
-            for waiting, result in zip(batch, results, strict=True):
+            # Failed, or cancelled (its caller went away) before the commit was known: the others write alone.
+            for waiting, result in zip(batch[1:], results[1:], strict=True):
+                if waiting.wake.done():  # its caller went away
+                    continue
                 if isinstance(result, Exception):
-                    waiting.answer.set_exception(result)
+                    waiting.wake.set_exception(result)
                 else:
-                    waiting.answer.set_result(result)
+                    waiting.wake.set_result(result)
+        answer = results[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer

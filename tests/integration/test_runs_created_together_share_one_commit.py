@@ -142,3 +142,21 @@ async def test_a_shared_commit_that_fails_is_written_again_one_by_one(database: 
     assert commits.transactions == 2 + 5
     assert len(await RunStore(database).list(limit=100)) == 6
     assert [numbered.number for numbered in await ProgressFeed(database).after(0)] == list(range(1, 7))
+
+
+async def test_a_committer_that_goes_away_leaves_the_others_written(database: Database) -> None:
+    commits = Commits(database)
+    writes = RunWrites(commits)
+    commits.open.clear()
+    creates = [asyncio.ensure_future(_create(writes, index)) for index in range(1, 5)]
+    await commits.waiting.wait()  # the first holds its commit (alone); the others wait for their turn
+    commits.waiting.clear()
+    creates[0].cancel()  # its caller goes away before its commit: rolled back, and the next caller commits
+    await commits.waiting.wait()  # the second holds the commit it shares with the third and the fourth
+    creates[1].cancel()  # it goes away too: the third and the fourth are then written each by itself
+    commits.open.set()
+    answers = await asyncio.gather(*creates, return_exceptions=True)
+    assert [type(answer) for answer in answers[:2]] == [asyncio.CancelledError] * 2
+    assert [answer[0].id for answer in answers[2:] if isinstance(answer, tuple)] == [_run_id(3), _run_id(4)]
+    assert {run.id for run in await RunStore(database).list(limit=100)} == {_run_id(3), _run_id(4)}
+    assert commits.transactions == 4

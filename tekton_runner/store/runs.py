@@ -101,6 +101,14 @@ class RunStore:
         steps = await self._db.fetch_all("SELECT * FROM steps WHERE run_id = ?", (run_id,))
         return _run_from_row(row, map(_step_from_row, steps))
 
+    async def get_many(self, run_ids: Iterable[str]) -> builtins.list[Run]:
+        """The stored ones of `run_ids` (in no particular order), read together."""
+        wanted = builtins.list(run_ids)
+        if not wanted:
+            return []
+        rows = await self._db.fetch_all(f"SELECT * FROM runs WHERE id IN ({placeholders(len(wanted))})", wanted)
+        return await self._with_steps(rows)
+
     async def list(
         self, *, states: Iterable[RunState] = (), workspace: str | None = None,
         app: str | None = None, limit: int = 100, after: Run | None = None,

@@ -21,8 +21,7 @@ import aiohttp
 
 from ...models.ids import RunId, taskrun_name
 from ...models.logcontext import bind_run
-from ...models.runs import RunState
-from ...store.runs import RunNotFound
+from ...models.runs import Run, RunState
 from ..context import ChainContext
 from ..runtime.retry import RetryPolicy
 from .pacing import Pace
@@ -97,29 +96,30 @@ class Dispatcher:
         left = 0
         for start in range(0, len(run_ids), SENT_AT_ONCE):
             batch = run_ids[start:start + SENT_AT_ONCE]
-            outcomes = await asyncio.gather(*(self._send_one(run_id, ahead=ahead + left + index)
-                                              for index, run_id in enumerate(batch)))
+            async with contextlib.AsyncExitStack() as held:
+                for run_id in sorted(batch):  # one order: another holder of several run locks cannot deadlock
+                    await held.enter_async_context(self._lock(run_id))
+                # Read together under their locks: a run seen, deleted or sent meanwhile is not pending any more.
+                runs = {run.id: run for run in await self._ctx.runs.get_many(batch)}
+                outcomes = await asyncio.gather(*(self._send_one(runs.get(run_id), ahead=ahead + left + index)
+                                                  for index, run_id in enumerate(batch)))
+            for run_id, outcome in zip(batch, outcomes, strict=True):
+                if outcome is not Sent.RETRY:
+                    self._first_attempts.pop(run_id, None)
+                    self._told.pop(run_id, None)
             left += sum(outcome is not Sent.RETRY for outcome in outcomes)
             turned_away = sum(outcome is Sent.RETRY for outcome in outcomes)
             if turned_away:
                 return left, turned_away
         return left, 0
 
-    async def _send_one(self, run_id: RunId, *, ahead: int) -> Sent | None:
-        async with self._lock(run_id):
-            try:
-                run = await self._ctx.runs.get(run_id)
-            except RunNotFound:
-                return None
-            if run.state is not RunState.PENDING:  # its TaskRun was seen, or it was deleted, meanwhile
-                return None
-            first = self._first_attempts.setdefault(run_id, self._ctx.clock.now())
-            with bind_run(run, step="build", taskrun=taskrun_name(run.id)):
-                outcome = await dispatch(self._ctx, self._session, run, first_attempt=first, ahead=ahead)
-        if outcome is not Sent.RETRY:
-            self._first_attempts.pop(run_id, None)
-            self._told.pop(run_id, None)
-        return outcome
+    async def _send_one(self, run: Run | None, *, ahead: int) -> Sent | None:
+        """One run's request, sent while the caller holds the run's lock; None for a run no longer pending."""
+        if run is None or run.state is not RunState.PENDING:  # its TaskRun was seen, or it was deleted, meanwhile
+            return None
+        first = self._first_attempts.setdefault(run.id, self._ctx.clock.now())
+        with bind_run(run, step="build", taskrun=taskrun_name(run.id)):
+            return await dispatch(self._ctx, self._session, run, first_attempt=first, ahead=ahead)
 
     async def _tell_places(self, held: list[RunId], *, behind: int, refresh: bool) -> None:
         """A waiting run's message says how many requests are ahead of it: once when it starts waiting,

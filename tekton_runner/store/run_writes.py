@@ -25,6 +25,7 @@ from .runs import DuplicateRequest, RunExists, RunStore
 
 # The newest transitions kept per run: a step that keeps changing its message cannot grow the table.
 PROGRESS_PER_RUN = 500
+NEW_STEPS = tuple(Step(name=name) for name in StepName)  # a new run's, all pending (steps are immutable)
 
 
 class RunWrites:
@@ -41,7 +42,7 @@ class RunWrites:
         comes once the run is committed. Raises DuplicateRequest for a used key, RunExists for a used id."""
         now = self._db.clock.now()
         run = Run(id=run_id, spec=spec, state=RunState.PENDING, image=image, created_at=now, updated_at=now,
-                  pushed=pushed, steps=tuple(Step(name=name) for name in StepName))
+                  pushed=pushed, steps=NEW_STEPS)
         return await self._creates.write(_Create(run, idempotency_key, progress))
 
     async def _create_alone(self, create: _Create) -> tuple[Run, Progress | None]:

@@ -46,10 +46,17 @@ class DuplicateRequest(Exception):
         self.run_id = run_id
 
 
+# Enum members by their stored value, and the steps' order: looked up for every row read.
+_STEP_NAMES = {name.value: name for name in StepName}
+_STEP_STATES = {state.value: state for state in StepState}
+_STEP_ORDER = {name: index for index, name in enumerate(StepName)}
+
+
 def _step_from_row(row: Row) -> Step:
-    return Step(
-        name=StepName(row["name"]),
-        state=StepState(row["state"]),
+    # Stored by this code from a validated Step: only the enums and times need turning back.
+    return Step.model_construct(
+        name=_STEP_NAMES[row["name"]],
+        state=_STEP_STATES[row["state"]],
         reason=row["reason"],
         message=row["message"],
         started_at=from_text(row["started_at"]),
@@ -63,7 +70,6 @@ def _run_from_row(row: Row, steps: Iterable[Step]) -> Run:
     created = from_text(row["created_at"])
     updated = from_text(row["updated_at"])
     assert created is not None and updated is not None
-    order = {name: index for index, name in enumerate(StepName)}
     return Run(
         id=RunId(row["id"]),
         spec=RunSpec.model_validate_json(row["spec_json"]),
@@ -80,7 +86,7 @@ def _run_from_row(row: Row, steps: Iterable[Step]) -> Run:
         accepted_at=from_text(row["accepted_at"]),
         redeploy_of=RunId(row["redeploy_of"]) if row["redeploy_of"] else None,
         pushed=bool(row["pushed"]),
-        steps=tuple(sorted(steps, key=lambda step: order[step.name])),
+        steps=tuple(sorted(steps, key=lambda step: _STEP_ORDER[step.name])),
     )
 
 

@@ -41,20 +41,19 @@ class SqliteConnection:
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._connection = connection
 
+    # Each call is one trip to aiosqlite's thread: a read runs and fetches there at once, and a write's cursor
+    # is not closed (a finished statement holds no lock; the cursor goes with its last reference).
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
-        async with self._connection.execute(sql, tuple(params)) as cursor:
-            row: Row | None = await cursor.fetchone()
-            return row
+        rows: Iterable[Row] = await self._connection.execute_fetchall(sql, tuple(params))
+        return next(iter(rows), None)
 
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        async with self._connection.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._connection.execute_fetchall(sql, tuple(params)))
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         with _unique_violation():
             cursor = await self._connection.execute(sql, tuple(params))
         count: int = cursor.rowcount
-        await cursor.close()
         return count
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:

@@ -126,7 +126,8 @@ async def read_json(request: web.Request, *, limit: int) -> Any | web.Response:
         return _too_deep()
     except (ValueError, UnicodeDecodeError) as error:
         return problem(400, "malformed_json", f"the body is not valid JSON: {error}")
-    if nesting_depth(parsed) > MAX_JSON_DEPTH:
+    # Each level opens with a bracket: a body with few of them cannot nest too deep, and is not walked.
+    if raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH and nesting_depth(parsed) > MAX_JSON_DEPTH:
         return _too_deep()
     # "\ud800" is valid JSON syntax but no text: nothing downstream (SQLite, YAML) could store it. Only an
     # escape can bring one in (json.loads refuses bytes that are not UTF-8), so only then is the value walked.

@@ -115,6 +115,15 @@ class RunStore:
         rows = await self._db.fetch_all(f"SELECT * FROM runs WHERE id IN ({placeholders(len(wanted))})", wanted)
         return await self._with_steps(rows)
 
+    async def states(self, run_ids: Iterable[str]) -> dict[str, RunState]:
+        """The stored state of each of `run_ids` that is stored."""
+        wanted = builtins.list(run_ids)
+        if not wanted:
+            return {}
+        rows = await self._db.fetch_all(f"SELECT id, state FROM runs WHERE id IN ({placeholders(len(wanted))})",
+                                        wanted)
+        return {row["id"]: RunState(row["state"]) for row in rows}
+
     async def list(
         self, *, states: Iterable[RunState] = (), workspace: str | None = None,
         app: str | None = None, limit: int = 100, after: Run | None = None,

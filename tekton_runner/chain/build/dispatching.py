@@ -31,6 +31,7 @@ log = logging.getLogger("tekton_runner.dispatch")
 SENT_AT_ONCE = 8  # requests in flight to the EventListener within one pass
 QUEUED = "Queued"
 MAX_WAITING = 100_000  # pending requests read per pass (ids only); beyond this, they wait untold
+MAX_SUBMITTED = 1_000  # runs kept as this replica stored them, so that sending them reads only their state
 
 
 class Dispatcher:
@@ -48,10 +49,18 @@ class Dispatcher:
         self._resume_at = 0.0  # monotonic time before which a pass does not send (back-off)
         self._first_attempts: dict[RunId, datetime] = {}  # only runs still pending and tried
         self._told: dict[RunId, int] = {}  # the queue position each waiting run was last told
+        self._submitted: dict[RunId, Run] = {}  # pending runs as this replica stored them (POST /run)
 
     def wake(self) -> None:
         """Something may be sendable now: a new run, or a TaskRun appeared and made room."""
         self._wake.set()
+
+    def submit(self, run: Run) -> None:
+        """A run this replica has just stored `pending`: sent soon, without reading it back whole (its spec
+        and image never change; only its state is read, under its lock, before it is sent)."""
+        if len(self._submitted) < MAX_SUBMITTED:
+            self._submitted[run.id] = run
+        self.wake()
 
     async def send_forever(self) -> None:
         while True:
@@ -99,23 +108,33 @@ class Dispatcher:
             async with contextlib.AsyncExitStack() as held:
                 for run_id in sorted(batch):  # one order: another holder of several run locks cannot deadlock
                     await held.enter_async_context(self._lock(run_id))
-                # Read together under their locks: a run seen, deleted or sent meanwhile is not pending any more.
-                runs = {run.id: run for run in await self._ctx.runs.get_many(batch)}
+                runs = await self._pending(batch)
                 outcomes = await asyncio.gather(*(self._send_one(runs.get(run_id), ahead=ahead + left + index)
                                                   for index, run_id in enumerate(batch)))
             for run_id, outcome in zip(batch, outcomes, strict=True):
                 if outcome is not Sent.RETRY:
-                    self._first_attempts.pop(run_id, None)
-                    self._told.pop(run_id, None)
+                    for mapping in (self._first_attempts, self._told, self._submitted):
+                        mapping.pop(run_id, None)
             left += sum(outcome is not Sent.RETRY for outcome in outcomes)
             turned_away = sum(outcome is Sent.RETRY for outcome in outcomes)
             if turned_away:
                 return left, turned_away
         return left, 0
 
+    async def _pending(self, run_ids: list[RunId]) -> dict[RunId, Run]:
+        """Those of the runs still pending, read together while the caller holds their locks (one seen,
+        deleted or sent meanwhile is not pending any more): a run this replica stored is read for its state."""
+        kept = {run_id: self._submitted[run_id] for run_id in run_ids if run_id in self._submitted}
+        states = await self._ctx.runs.states(list(kept)) if kept else {}
+        pending = {run_id: run for run_id, run in kept.items() if states.get(run_id) is RunState.PENDING}
+        others = [run_id for run_id in run_ids if run_id not in kept]
+        pending.update((run.id, run) for run in await self._ctx.runs.get_many(others)
+                       if run.state is RunState.PENDING)
+        return pending
+
     async def _send_one(self, run: Run | None, *, ahead: int) -> Sent | None:
         """One run's request, sent while the caller holds the run's lock; None for a run no longer pending."""
-        if run is None or run.state is not RunState.PENDING:  # its TaskRun was seen, or it was deleted, meanwhile
+        if run is None:  # its TaskRun was seen, or it was deleted, meanwhile
             return None
         first = self._first_attempts.setdefault(run.id, self._ctx.clock.now())
         with bind_run(run, step="build", taskrun=taskrun_name(run.id)):
@@ -137,6 +156,6 @@ class Dispatcher:
     def _forget_all_but(self, pending: list[RunId]) -> None:
         """Keys of runs no longer among the oldest pending ones are released (the maps stay bounded)."""
         keep = set(pending)
-        for mapping in (self._first_attempts, self._told):
+        for mapping in (self._first_attempts, self._told, self._submitted):
             for run_id in mapping.keys() - keep:
                 del mapping[run_id]

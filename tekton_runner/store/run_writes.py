@@ -173,15 +173,14 @@ async def _store_creates(connection: Connection, creates: Sequence[_Create]
         results.append((create.run, None))
     if not stored:
         return results
-    await connection.execute_many(
-        "INSERT INTO runs (id, workspace, app, spec_json, state, image, created_at, updated_at,"
-        " idempotency_key, pushed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(run.id, run.workspace, run.app, run.spec.model_dump_json(), run.state.value, run.image,
-          to_text(run.created_at), to_text(run.updated_at), create.key, int(run.pushed))
-         for create in stored for run in (create.run,)])
-    await connection.execute_many(
-        "INSERT INTO steps (run_id, name, state) VALUES (?, ?, ?)",
-        [(create.run.id, step.name.value, step.state.value) for create in stored for step in create.run.steps])
+    await _insert(connection, "runs (id, workspace, app, spec_json, state, image, created_at, updated_at,"
+                  " idempotency_key, pushed)",
+                  [(run.id, run.workspace, run.app, run.spec.model_dump_json(), run.state.value, run.image,
+                    to_text(run.created_at), to_text(run.updated_at), create.key, int(run.pushed))
+                   for create in stored for run in (create.run,)])
+    await _insert(connection, "steps (run_id, name, state)",
+                  [(create.run.id, step.name.value, step.state.value) for create in stored
+                   for step in create.run.steps])
     entries = [create.progress for create in stored if create.progress is not None]
     numbered = {entry.run_id: entry for entry in await _append_progress(connection, entries, new_runs=True)}
     return [result if isinstance(result, Exception) else (result[0], numbered.get(result[0].id))
@@ -244,16 +243,20 @@ async def _append_progress(connection: Connection, entries: Sequence[Progress], 
     for index, entry in enumerate(entries, start=1):
         last[entry.run_id] = last.get(entry.run_id, 0) + 1
         numbered.append((entry.model_copy(update={"seq": last[entry.run_id]}), top + index))
-    await connection.execute_many(
-        "INSERT INTO progress (run_id, seq, at, subject, step, state, reason, message, number)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(entry.run_id, entry.seq, to_text(entry.at), entry.subject.value, entry.step, entry.state, entry.reason,
-          entry.message, number) for entry, number in numbered])
+    await _insert(connection, "progress (run_id, seq, at, subject, step, state, reason, message, number)",
+                  [(entry.run_id, entry.seq, to_text(entry.at), entry.subject.value, entry.step, entry.state,
+                    entry.reason, entry.message, number) for entry, number in numbered])
     for run_id, seq in last.items():  # each run keeps its newest PROGRESS_PER_RUN
         if seq > PROGRESS_PER_RUN:
             await connection.execute("DELETE FROM progress WHERE run_id = ? AND seq <= ?",
                                      (run_id, seq - PROGRESS_PER_RUN))
     return [entry for entry, _ in numbered]
+
+
+async def _insert(connection: Connection, into: str, rows: Sequence[tuple[object, ...]]) -> None:
+    """The rows in one INSERT statement (one round trip, where executemany sends a statement per row)."""
+    values = ", ".join([f"({placeholders(len(rows[0]))})"] * len(rows))
+    await connection.execute(f"INSERT INTO {into} VALUES {values}", [value for row in rows for value in row])
 
 
 async def _refuse_used_key(reader: Connection | Database, idempotency_key: str | None) -> None:

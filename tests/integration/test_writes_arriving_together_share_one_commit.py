@@ -1,4 +1,5 @@
-"""Creates that arrive together share one transaction, yet each is answered exactly, and only once committed."""
+"""Creates (and accepted builds) that arrive together share one transaction, yet each is answered exactly, and
+only once committed."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from tekton_runner.models.ids import RunId
+from tekton_runner.models.ids import EventId, RunId
 from tekton_runner.models.progress import Progress, Subject
-from tekton_runner.models.runs import Run
+from tekton_runner.models.runs import Run, RunState, Step, StepName, StepState
 from tekton_runner.models.spec import RunSpec
 from tekton_runner.store.database import Connection, Database, Row
 from tekton_runner.store.progress_feed import ProgressFeed
@@ -160,3 +161,24 @@ async def test_a_committer_that_goes_away_leaves_the_others_written(database: Da
     assert [answer[0].id for answer in answers[2:] if isinstance(answer, tuple)] == [_run_id(3), _run_id(4)]
     assert {run.id for run in await RunStore(database).list(limit=100)} == {_run_id(3), _run_id(4)}
     assert commits.transactions == 4
+
+
+async def test_accepts_arriving_together_move_each_pending_run_once(database: Database) -> None:
+    writes = RunWrites(database)
+    for index in range(1, 5):
+        await _create(writes, index)
+    assert await writes.transition(_run_id(4), allowed=[RunState.PENDING], to=RunState.FAILED)
+
+    def accept(index: int) -> Any:
+        build = Step(name=StepName.BUILD, state=StepState.RUNNING, reason="Accepted", attempts=1)
+        entry = Progress(run_id=_run_id(index), at=datetime(2026, 12, 2, tzinfo=UTC), subject=Subject.RUN,
+                         state="building", reason="Accepted")
+        return writes.accept(_run_id(index), EventId(f"event-{index}"), build, [entry])
+
+    answers = await asyncio.gather(accept(1), accept(2), accept(2), accept(3), accept(4))
+    assert [None if answer is None else [entry.seq for entry in answer] for answer in answers] == [
+        [2], [2], None, [2], None]  # the second accept of run 2 and the accept of a failed run move nothing
+    runs = {run.id: run for run in await RunStore(database).list(limit=100)}
+    assert [runs[_run_id(index)].state for index in range(1, 5)] == [RunState.BUILDING] * 3 + [RunState.FAILED]
+    assert runs[_run_id(2)].event_id == "event-2" and runs[_run_id(2)].step(StepName.BUILD).reason == "Accepted"
+    assert runs[_run_id(4)].step(StepName.BUILD).state is StepState.PENDING

@@ -167,13 +167,13 @@ class RunStore:
         requested = "state = ? AND pushed = 0 AND redeploy_of IS NULL"
         rows = await self._db.fetch_all(f"SELECT id FROM runs WHERE {requested} ORDER BY created_at, id LIMIT ?",
                                         (RunState.PENDING.value, limit))
-        unsent = await self._db.fetch_one(f"SELECT COUNT(*) AS n FROM runs WHERE {requested}",
-                                          (RunState.PENDING.value,))
-        accepted = await self._db.fetch_one(
-            "SELECT COUNT(*) AS n FROM runs WHERE state = ? AND pushed = 0 AND taskrun_uid IS NULL",
-            (RunState.BUILDING.value,))
-        return BuildQueue(next_ids=[RunId(row["id"]) for row in rows], unsent=unsent["n"] if unsent else 0,
-                          at_eventlistener=accepted["n"] if accepted else 0)
+        counts = await self._db.fetch_one(
+            f"SELECT (SELECT COUNT(*) FROM runs WHERE {requested}) AS unsent, (SELECT COUNT(*) FROM runs"
+            " WHERE state = ? AND pushed = 0 AND taskrun_uid IS NULL) AS accepted",
+            (RunState.PENDING.value, RunState.BUILDING.value))
+        assert counts is not None
+        return BuildQueue(next_ids=[RunId(row["id"]) for row in rows], unsent=counts["unsent"],
+                          at_eventlistener=counts["accepted"])
 
     async def page(
         self, states: Iterable[RunState], *, after: str | None = None, limit: int = 500,

@@ -82,9 +82,10 @@ class Dispatcher:
             if not force and now < self._resume_at:
                 return self._resume_at - now
             window = self.pace.window()
+            submitted = set(self._submitted)  # a run stored while the queue is read is not in it, yet pending
             queue = await self._ctx.runs.build_queue(limit=MAX_WAITING)
             room = max(window - queue.at_eventlistener, 0)
-            self._forget_all_but(queue.next_ids)
+            self._forget_all_but(queue.next_ids, submitted)
             left, turned_away = await self._send(queue.next_ids[:room], ahead=queue.at_eventlistener)
             delay = None
             if turned_away:
@@ -153,9 +154,12 @@ class Dispatcher:
             await self._ctx.status.build_requeued(run_id, reason=QUEUED,
                                                   message=f"queued behind {ahead} build requests{pace}")
 
-    def _forget_all_but(self, pending: list[RunId]) -> None:
-        """Keys of runs no longer among the oldest pending ones are released (the maps stay bounded)."""
+    def _forget_all_but(self, pending: list[RunId], submitted: set[RunId]) -> None:
+        """Keys of runs no longer among the oldest pending ones are released (the maps stay bounded); of the
+        runs kept as stored, only those `submitted` before the pending ones were read."""
         keep = set(pending)
-        for mapping in (self._first_attempts, self._told, self._submitted):
+        for mapping in (self._first_attempts, self._told):
             for run_id in mapping.keys() - keep:
                 del mapping[run_id]
+        for run_id in submitted - keep:
+            self._submitted.pop(run_id, None)

@@ -10,7 +10,6 @@ every change of a run's or a step's status goes through it, so it can count, log
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -34,8 +33,7 @@ class RunWrites:
         self._db = database
         self._reads = RunStore(database)
         self._creates = GroupCommit(database, _store_creates, self._create_alone)
-        self._accepts = GroupCommit(database, functools.partial(_store_accepts, for_update=database.dialect.for_update),
-                                    self._accept_alone)
+        self._accepts = GroupCommit(database, _store_accepts, self._accept_alone)
 
     async def create(self, run_id: RunId, spec: RunSpec, image: str, *, idempotency_key: str | None = None,
                      pushed: bool = False, progress: Progress | None = None) -> tuple[Run, Progress | None]:
@@ -133,7 +131,7 @@ class RunWrites:
 
     async def _accept_alone(self, accept: _Accept) -> list[Progress] | None:
         async with self._db.transaction() as connection:
-            [result] = await _store_accepts(connection, [accept], for_update=self._db.dialect.for_update)
+            [result] = await _store_accepts(connection, [accept])
         if isinstance(result, Exception):
             raise result
         return result
@@ -198,29 +196,26 @@ class _Accept:
     progress: tuple[Progress, ...]
 
 
-async def _store_accepts(connection: Connection, accepts: Sequence[_Accept], *, for_update: str
+async def _store_accepts(connection: Connection, accepts: Sequence[_Accept]
                          ) -> list[list[Progress] | Exception | None]:
     """Each accept compare-and-set from PENDING (None for a run that had left it), its build step, then the
     transitions of those that moved, numbered together."""
-    # Which runs are still pending, their rows locked until the commit (FOR UPDATE; SQLite writes one at a
-    # time): the updates below then move exactly these, and no other writer can move them meanwhile.
+    # One compare-and-set for all: the runs it returns moved (each once, however often it is in the batch).
     run_ids = list(dict.fromkeys(accept.run_id for accept in accepts))
     rows = await connection.fetch_all(
-        f"SELECT id FROM runs WHERE id IN ({placeholders(len(run_ids))}) AND state = ?"
-        f"{for_update}", (*run_ids, RunState.PENDING.value))
+        f"UPDATE runs SET state = ?, reason = '', message = '' WHERE id IN ({placeholders(len(run_ids))})"
+        " AND state = ? RETURNING id", (RunState.BUILDING.value, *run_ids, RunState.PENDING.value))
     pending = {row["id"] for row in rows}
     moved: list[_Accept] = []
-    for accept in accepts:  # a run accepted twice in one batch moves once
+    for accept in accepts:
         if accept.run_id in pending:
             pending.discard(accept.run_id)
             moved.append(accept)
     if not moved:
         return [None] * len(accepts)
     await connection.execute_many(
-        "UPDATE runs SET state = ?, event_id = COALESCE(?, event_id), accepted_at = ?, reason = '', message = '',"
-        " updated_at = ? WHERE id = ?",
-        [(RunState.BUILDING.value, accept.event_id, to_text(accept.at), to_text(accept.at), accept.run_id)
-         for accept in moved])
+        "UPDATE runs SET event_id = COALESCE(?, event_id), accepted_at = ?, updated_at = ? WHERE id = ?",
+        [(accept.event_id, to_text(accept.at), to_text(accept.at), accept.run_id) for accept in moved])
     await connection.execute_many(
         "UPDATE steps SET state = ?, reason = ?, message = ?, started_at = ?, finished_at = ?, attempts = ?,"
         " due_at = ? WHERE run_id = ? AND name = ?", [_step_row(accept.run_id, accept.build) for accept in moved])

@@ -1,11 +1,12 @@
 """Sends stored build requests to the EventListener: the pending run rows are the outbox.
 
-POST /run stores the run `pending` and wakes this loop, which sends at once; the orchestrator also
-wakes it when a TaskRun appears and runs a pass itself on every resync, which picks up what an earlier
-process left stored. A pass sends the oldest requests first, no more than the EventListener can turn into
-TaskRuns soon (pacing.py); the others wait here, each saying how many requests are ahead of it. When the
-EventListener cannot take requests, passes back off; a request the EventListener accepted is never sent
-again, and a re-sent one cannot make a second build (its TaskRun has the run's own name).
+POST /run stores the run `pending` and hands it to this loop, which sends at once (reading back only the
+run's state, under its lock); the orchestrator also wakes it when a TaskRun appears and runs a pass itself
+on every resync, which picks up what an earlier process or another replica left stored. A pass sends the
+oldest requests first, no more than the EventListener can turn into TaskRuns soon (pacing.py); the others
+wait here, each saying how many requests are ahead of it. When the EventListener cannot take requests,
+passes back off; a request the EventListener accepted is never sent again, and a re-sent one cannot make a
+second build (its TaskRun has the run's own name).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""POST /run throughput and latency against a bare aiohttp echo, on SQLite and on PostgreSQL, and
-event-to-chain-start latency.
+"""POST /run throughput, latency and server CPU time per request against a bare aiohttp echo, on SQLite and
+on PostgreSQL, and event-to-chain-start latency.
 
 Usage: python -m bench.api.run [--requests 2000] [--concurrency 16] [--events 200] [--json out.json]
 Every server runs in its own process on 127.0.0.1; the load generator is this process. PostgreSQL is a
@@ -68,6 +68,19 @@ def process(argv: list[str], env: dict[str, str] | None = None) -> Iterator[subp
             proc.kill()
             proc.wait()
         log.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux: /proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(url: str, requests: int, concurrency: int, server: subprocess.Popen[bytes]) -> dict[str, Any]:
+    """`load`, with the server's CPU time per request (less moved by other work on the machine than rates)."""
+    before = cpu_seconds(server.pid)
+    figures = asyncio.run(load(url, requests, concurrency))
+    return {**figures, "server_cpu_ms_per_request": 1000 * (cpu_seconds(server.pid) - before) / requests}
 
 
 async def load(url: str, requests: int, concurrency: int) -> dict[str, Any]:
@@ -174,7 +187,7 @@ def main() -> None:
         kubeconfig = Path(scratch) / "kubeconfig"
         el_port, echo_port = free_port(), free_port()
         with process([python, "-m", "bench.api.stubs", "--el-port", str(el_port), "--kubeconfig", str(kubeconfig)]), \
-                process([python, "-m", "bench.api.echo", "--port", str(echo_port)]):
+                process([python, "-m", "bench.api.echo", "--port", str(echo_port)]) as echo_server:
             wait_listening(el_port)
             wait_listening(echo_port)
 
@@ -189,22 +202,22 @@ def main() -> None:
                         "TEKTON_RUNNER_PUBLIC_URL": f"http://127.0.0.1:{port}"}
 
             runner_port = free_port()
-            with process(runner_argv(python, runner_port, kubeconfig), env=runner_env("sqlite", runner_port)):
+            with process(runner_argv(python, runner_port, kubeconfig), env=runner_env("sqlite", runner_port)) as server:
                 wait_listening(runner_port)
                 asyncio.run(load(f"http://127.0.0.1:{echo_port}/run", 200, args.concurrency))  # warm-up
                 asyncio.run(load(f"http://127.0.0.1:{runner_port}/run", 200, args.concurrency))
-                echo = asyncio.run(load(f"http://127.0.0.1:{echo_port}/run", args.requests, args.concurrency))
-                runner = asyncio.run(load(f"http://127.0.0.1:{runner_port}/run", args.requests, args.concurrency))
+                echo = measured(f"http://127.0.0.1:{echo_port}/run", args.requests, args.concurrency, echo_server)
+                runner = measured(f"http://127.0.0.1:{runner_port}/run", args.requests, args.concurrency, server)
                 chain = asyncio.run(chain_start_latency(f"http://127.0.0.1:{runner_port}", args.events, kubeconfig))
             # The same runner on a PostgreSQL server of its own (Debian's package), loaded the same way.
             with running_postgres() as database_url:
                 pg_port = free_port()
                 env = {**runner_env("postgres", pg_port), "TEKTON_RUNNER_DATABASE_URL": database_url}
-                with process(runner_argv(python, pg_port, kubeconfig), env=env):
+                with process(runner_argv(python, pg_port, kubeconfig), env=env) as pg_server:
                     wait_listening(pg_port)
                     asyncio.run(load(f"http://127.0.0.1:{pg_port}/run", 200, args.concurrency))  # warm-up
-                    on_postgres = asyncio.run(load(f"http://127.0.0.1:{pg_port}/run", args.requests,
-                                                   args.concurrency))
+                    on_postgres = measured(f"http://127.0.0.1:{pg_port}/run", args.requests, args.concurrency,
+                                           pg_server)
     report({
         "baseline_echo": echo, "runner_post_run": runner,
         "ratio_rps": runner["rps"] / echo["rps"], "event_to_chain_start": chain,

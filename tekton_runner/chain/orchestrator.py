@@ -55,7 +55,7 @@ class Orchestrator:
 
         On a follower nothing happens here: the leader's dispatcher finds the run stored (handover.py)."""
         if self.leadership.leading:
-            self.dispatcher.wake()
+            self.dispatcher.submit(run)
 
     def start_chain(self, run_id: RunId) -> bool:
         """Drives the run's chain in this replica while it leads; False when not started (running, or a follower)."""

@@ -17,6 +17,11 @@ def redact(path: str) -> str:
 
 
 class AccessLogger(AbstractAccessLogger):
+    @property
+    def enabled(self) -> bool:
+        """aiohttp neither times nor formats a request whose line would not be written."""
+        return self.logger.isEnabledFor(logging.INFO)
+
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
         self.logger.info("%s %s %s %d %.1fms", request.remote, request.method, redact(request.path),
                          response.status, time * 1000)

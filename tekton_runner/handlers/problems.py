@@ -17,6 +17,7 @@ from .keys import SETTINGS
 # every parser and validator far from Python's recursion limit.
 MAX_JSON_DEPTH = 32
 HEADER_TEXT = re.compile(r"[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?")
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")  # where a lone UTF-16 surrogate could come from
 
 
 def problem(status: int, error: str, message: str, **extra: Any) -> web.Response:
@@ -71,12 +72,19 @@ async def read_body(request: web.Request, *, limit: int) -> bytes | None:
     `request.content.read(n)` returns only what has arrived so far, so a body that reaches us in several
     pieces (as Tekton's larger CloudEvents do) has to be read until its end.
     """
+    if request.content.is_eof():  # all of it arrived with the headers, as a small body usually does
+        whole = request.content.read_nowait()
+        return whole if len(whole) <= limit else None
     body = bytearray()
     async for chunk in body_chunks(request):
         body += chunk
         if len(body) > limit:
             return None
     return bytes(body)
+
+
+def _too_deep() -> web.Response:
+    return problem(400, "malformed_json", f"the body nests arrays or objects deeper than {MAX_JSON_DEPTH} levels")
 
 
 def _not_json(constant: str) -> Any:
@@ -112,17 +120,20 @@ async def read_json(request: web.Request, *, limit: int) -> Any | web.Response:
     raw = await read_body(request, limit=limit)
     if raw is None:
         return problem(413, "too_large", f"the body is larger than {limit} bytes")
-    too_deep = problem(400, "malformed_json", f"the body nests arrays or objects deeper than {MAX_JSON_DEPTH} levels")
     try:
         parsed = json.loads(raw, parse_constant=_not_json)
     except RecursionError:  # the C parser gives up on very deep nesting before we can count it
-        return too_deep
+        return _too_deep()
     except (ValueError, UnicodeDecodeError) as error:
         return problem(400, "malformed_json", f"the body is not valid JSON: {error}")
-    if nesting_depth(parsed) > MAX_JSON_DEPTH:
-        return too_deep
-    try:  # "\ud800" is valid JSON syntax but no text: nothing downstream (SQLite, YAML) could store it
-        json.dumps(parsed, ensure_ascii=False).encode()
+    # Each level opens with a bracket: a body with few of them cannot nest too deep, and is not walked.
+    if raw.count(b"{") + raw.count(b"[") > MAX_JSON_DEPTH and nesting_depth(parsed) > MAX_JSON_DEPTH:
+        return _too_deep()
+    # "\ud800" is valid JSON syntax but no text: nothing downstream (SQLite, YAML) could store it. Only an
+    # escape can bring one in (json.loads refuses bytes that are not UTF-8), so only then is the value walked.
+    try:
+        if SURROGATE_ESCAPE.search(raw):
+            json.dumps(parsed, ensure_ascii=False).encode()
     except UnicodeEncodeError:
         return problem(400, "malformed_json", "the body holds a lone UTF-16 surrogate escape, which is not text")
     return parsed

@@ -46,10 +46,17 @@ class DuplicateRequest(Exception):
         self.run_id = run_id
 
 
+# Enum members by their stored value, and the steps' order: looked up for every row read.
+_STEP_NAMES = {name.value: name for name in StepName}
+_STEP_STATES = {state.value: state for state in StepState}
+_STEP_ORDER = {name: index for index, name in enumerate(StepName)}
+
+
 def _step_from_row(row: Row) -> Step:
-    return Step(
-        name=StepName(row["name"]),
-        state=StepState(row["state"]),
+    # Stored by this code from a validated Step: only the enums and times need turning back.
+    return Step.model_construct(
+        name=_STEP_NAMES[row["name"]],
+        state=_STEP_STATES[row["state"]],
         reason=row["reason"],
         message=row["message"],
         started_at=from_text(row["started_at"]),
@@ -63,7 +70,6 @@ def _run_from_row(row: Row, steps: Iterable[Step]) -> Run:
     created = from_text(row["created_at"])
     updated = from_text(row["updated_at"])
     assert created is not None and updated is not None
-    order = {name: index for index, name in enumerate(StepName)}
     return Run(
         id=RunId(row["id"]),
         spec=RunSpec.model_validate_json(row["spec_json"]),
@@ -80,7 +86,7 @@ def _run_from_row(row: Row, steps: Iterable[Step]) -> Run:
         accepted_at=from_text(row["accepted_at"]),
         redeploy_of=RunId(row["redeploy_of"]) if row["redeploy_of"] else None,
         pushed=bool(row["pushed"]),
-        steps=tuple(sorted(steps, key=lambda step: order[step.name])),
+        steps=tuple(sorted(steps, key=lambda step: _STEP_ORDER[step.name])),
     )
 
 
@@ -100,6 +106,23 @@ class RunStore:
             raise RunNotFound(run_id)
         steps = await self._db.fetch_all("SELECT * FROM steps WHERE run_id = ?", (run_id,))
         return _run_from_row(row, map(_step_from_row, steps))
+
+    async def get_many(self, run_ids: Iterable[str]) -> builtins.list[Run]:
+        """The stored ones of `run_ids` (in no particular order), read together."""
+        wanted = builtins.list(run_ids)
+        if not wanted:
+            return []
+        rows = await self._db.fetch_all(f"SELECT * FROM runs WHERE id IN ({placeholders(len(wanted))})", wanted)
+        return await self._with_steps(rows)
+
+    async def states(self, run_ids: Iterable[str]) -> dict[str, RunState]:
+        """The stored state of each of `run_ids` that is stored."""
+        wanted = builtins.list(run_ids)
+        if not wanted:
+            return {}
+        rows = await self._db.fetch_all(f"SELECT id, state FROM runs WHERE id IN ({placeholders(len(wanted))})",
+                                        wanted)
+        return {row["id"]: RunState(row["state"]) for row in rows}
 
     async def list(
         self, *, states: Iterable[RunState] = (), workspace: str | None = None,
@@ -144,13 +167,13 @@ class RunStore:
         requested = "state = ? AND pushed = 0 AND redeploy_of IS NULL"
         rows = await self._db.fetch_all(f"SELECT id FROM runs WHERE {requested} ORDER BY created_at, id LIMIT ?",
                                         (RunState.PENDING.value, limit))
-        unsent = await self._db.fetch_one(f"SELECT COUNT(*) AS n FROM runs WHERE {requested}",
-                                          (RunState.PENDING.value,))
-        accepted = await self._db.fetch_one(
-            "SELECT COUNT(*) AS n FROM runs WHERE state = ? AND pushed = 0 AND taskrun_uid IS NULL",
-            (RunState.BUILDING.value,))
-        return BuildQueue(next_ids=[RunId(row["id"]) for row in rows], unsent=unsent["n"] if unsent else 0,
-                          at_eventlistener=accepted["n"] if accepted else 0)
+        counts = await self._db.fetch_one(
+            f"SELECT (SELECT COUNT(*) FROM runs WHERE {requested}) AS unsent, (SELECT COUNT(*) FROM runs"
+            " WHERE state = ? AND pushed = 0 AND taskrun_uid IS NULL) AS accepted",
+            (RunState.PENDING.value, RunState.BUILDING.value))
+        assert counts is not None
+        return BuildQueue(next_ids=[RunId(row["id"]) for row in rows], unsent=counts["unsent"],
+                          at_eventlistener=counts["accepted"])
 
     async def page(
         self, states: Iterable[RunState], *, after: str | None = None, limit: int = 500,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,32 +26,39 @@ class DatabaseInUse(RuntimeError):
     """Another connection (a runner serving on the file) has the database open."""
 
 
+@contextmanager
+def _unique_violation() -> Iterator[None]:
+    """SQLite's refusal of a taken primary key or unique index, as the one exception both backends raise."""
+    try:
+        yield
+    except sqlite3.IntegrityError as error:
+        if "UNIQUE" not in str(error) and "PRIMARY KEY" not in str(error):
+            raise
+        raise UniqueViolation(str(error)) from error
+
+
 class SqliteConnection:
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._connection = connection
 
+    # Each call is one trip to aiosqlite's thread: a read runs and fetches there at once, and a write's cursor
+    # is not closed (a finished statement holds no lock; the cursor goes with its last reference).
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
-        async with self._connection.execute(sql, tuple(params)) as cursor:
-            row: Row | None = await cursor.fetchone()
-            return row
+        rows: Iterable[Row] = await self._connection.execute_fetchall(sql, tuple(params))
+        return next(iter(rows), None)
 
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        async with self._connection.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._connection.execute_fetchall(sql, tuple(params)))
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        try:
+        with _unique_violation():
             cursor = await self._connection.execute(sql, tuple(params))
-        except sqlite3.IntegrityError as error:
-            if "UNIQUE" not in str(error) and "PRIMARY KEY" not in str(error):
-                raise
-            raise UniqueViolation(str(error)) from error
         count: int = cursor.rowcount
-        await cursor.close()
         return count
 
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self._connection.executemany(sql, [tuple(row) for row in rows])
+        with _unique_violation():
+            await self._connection.executemany(sql, [tuple(row) for row in rows])
 
     async def serialise(self, name: str) -> None:
         """Nothing to do: the database's lock already runs one transaction at a time."""

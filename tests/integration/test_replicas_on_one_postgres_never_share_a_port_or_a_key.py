@@ -111,7 +111,7 @@ async def test_an_allocation_that_loses_the_race_for_a_port_takes_the_next(url: 
 async def test_two_concurrent_creates_with_one_idempotency_key_make_one_run(
         replicas: tuple[Database, Database]) -> None:
     first, second = replicas
-    created, refused = await _one_wins(
+    (created, _), refused = await _one_wins(
         RunWrites(first).create(RunId("r-0000000000000001"), SPEC, "img:1", idempotency_key="k"),
         RunWrites(second).create(RunId("r-0000000000000002"), SPEC, "img:2", idempotency_key="k"))
     assert isinstance(refused, DuplicateRequest) and refused.run_id == created.id

@@ -38,3 +38,24 @@ async def test_requests_without_a_key_are_separate_runs(harness: Harness) -> Non
     await harness.post_run(spec())
     await harness.post_run(spec())
     assert len((await (await harness.http.get("/runs")).json())["runs"]) == 2
+
+
+async def test_first_requests_racing_with_one_key_make_one_run_and_all_name_it(harness: Harness) -> None:
+    headers = {"Idempotency-Key": "ui-double-click"}
+    responses = await asyncio.gather(*(harness.http.post("/run", json=spec(), headers=headers) for _ in range(8)))
+    assert sorted(response.status for response in responses) == [200] * 7 + [202]
+    assert len({(await response.json())["run_id"] for response in responses}) == 1
+    await harness.settle()
+    await harness.orchestrator.resync()
+    assert len(harness.listener.received) == 1
+
+
+async def test_requests_arriving_together_are_each_answered_with_their_own_stored_run(harness: Harness) -> None:
+    apps = [f"app{index}" for index in range(8)]
+    responses = await asyncio.gather(*(harness.http.post("/run", json=spec(app={"name": app, "port": 8080}))
+                                       for app in apps))
+    assert [response.status for response in responses] == [202] * 8
+    answered = [await response.json() for response in responses]
+    assert [run["app"] for run in answered] == apps and len({run["run_id"] for run in answered}) == 8
+    for run in answered:
+        assert (await harness.run(run["run_id"]))["app"] == run["app"]

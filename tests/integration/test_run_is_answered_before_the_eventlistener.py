@@ -60,3 +60,15 @@ async def test_turned_away_requests_are_sent_again_with_growing_back_off(harness
     assert await dispatcher.send_due() is None
     run = await harness.run(run_id)
     assert run["state"] == "building" and len(harness.listener.received) == 5
+
+
+async def test_a_run_deleted_before_its_request_went_out_is_never_sent(harness: Harness) -> None:
+    harness.listener.status = 503
+    run_id = (await harness.post_run(spec()))["run_id"]  # turned away: it waits, kept as it was stored
+    sent = len(harness.listener.received)
+    assert (await harness.http.delete(f"/runs/{run_id}")).status == 200
+    harness.listener.status = 202
+    await harness.orchestrator.dispatcher.send_due(force=True)
+    await harness.settle()
+    assert len(harness.listener.received) == sent
+    assert (await harness.run(run_id))["state"] == "deleted"

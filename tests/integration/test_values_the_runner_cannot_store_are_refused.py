@@ -37,11 +37,21 @@ async def test_idempotency_key_that_is_not_ascii_is_422(harness: Harness) -> Non
     await _nothing_stored(harness)
 
 
-async def test_lone_surrogate_in_json_is_400(harness: Harness) -> None:
-    body = json.dumps(spec()).replace('"hello"', '"\\ud800"')
+@pytest.mark.parametrize("escape", ["\\ud800", "\\uDFFF", "x\\udbff"])
+async def test_lone_surrogate_in_json_is_400(harness: Harness, escape: str) -> None:
+    body = json.dumps(spec()).replace('"hello"', f'"{escape}"')
     response = await harness.http.post("/run", data=body, headers={"Content-Type": "application/json"})
     assert response.status == 400, await response.text()
     await _nothing_stored(harness)
+
+
+@pytest.mark.parametrize(("escape", "text"), [("\\ud83d\\ude00", "\U0001f600"), ("\\\\ud800", "\\ud800")])
+async def test_a_surrogate_pair_or_an_escaped_backslash_is_text(harness: Harness, escape: str, text: str) -> None:
+    body = json.dumps(spec()).replace('"hello"', f'"{escape}"')
+    response = await harness.http.post("/run", data=body, headers={"Content-Type": "application/json"})
+    assert response.status == 202, await response.text()
+    run = await harness.run((await response.json())["run_id"])
+    assert run["spec"]["app"]["env"]["GREETING"] == text
 
 
 @pytest.mark.parametrize(("field", "change"), [

@@ -129,7 +129,7 @@ async def test_stored_times_come_from_the_clock(tmp_path: Path) -> None:
     clock = FakeClock()
     async with SqliteDatabase.open(tmp_path / "state.sqlite3", clock=clock) as database:
         runs, writes = RunStore(database), RunWrites(database)
-        created = await writes.create(RunId("r-1"), SPEC, "harbor.test/library/demo-shop:r-1")
+        created, _ = await writes.create(RunId("r-1"), SPEC, "harbor.test/library/demo-shop:r-1")
         assert created.created_at == clock.now()
         clock.advance(90)
         await writes.transition(RunId("r-1"), allowed=(RunState.PENDING,), to=RunState.BUILDING,

@@ -38,18 +38,23 @@ class StatusWriter:
 
     async def run_created(self, run_id: RunId, spec: RunSpec, image: str, *,
                           idempotency_key: str | None = None) -> Run:
-        """A run requested through the API; raises DuplicateRequest when the key was used before."""
-        run = await self._writes.create(run_id, spec, image, idempotency_key=idempotency_key)
-        await self._publish_run(run_id, RunState.PENDING, "Created", f"image {image}")
+        """A run requested through the API, stored with its first transition in one transaction (requests
+        arriving together share it); raises DuplicateRequest when the key was used before."""
+        run, created = await self._writes.create(
+            run_id, spec, image, idempotency_key=idempotency_key,
+            progress=self._run_progress(run_id, RunState.PENDING, "Created", f"image {image}"))
+        self._published(created)
         return run
 
     async def push_recorded(self, run_id: RunId, spec: RunSpec, image: str, build: Step) -> bool:
         """A git-push build seen for the first time becomes a building run; False when it was recorded already."""
         try:
-            await self._writes.create(run_id, spec, image, pushed=True)
+            _, pushed = await self._writes.create(
+                run_id, spec, image, pushed=True,
+                progress=self._run_progress(run_id, RunState.PENDING, "Pushed", f"image {image}"))
         except RunExists:
             return False
-        await self._publish_run(run_id, RunState.PENDING, "Pushed", f"image {image}")
+        self._published(pushed)
         await self.build_accepted(run_id, None, build)
         return True
 
@@ -77,10 +82,13 @@ class StatusWriter:
 
     async def build_accepted(self, run_id: RunId, event_id: EventId | None, build: Step) -> bool:
         """PENDING -> BUILDING with the build step running; False when the run had left PENDING."""
-        if not await self._writes.accept(run_id, event_id, build):
+        entries = await self._writes.accept(run_id, event_id, build, (
+            self._run_progress(run_id, RunState.BUILDING, build.reason, build.message),
+            self._step_progress(run_id, build)))
+        if entries is None:
             return False
-        await self._publish_run(run_id, RunState.BUILDING, build.reason, build.message)
-        await self._publish_step(run_id, build)
+        for entry in entries:
+            self._published(entry)
         return True
 
     async def build_seen(self, run: Run, *, taskrun_uid: str | None, digest: str | None) -> None:
@@ -202,12 +210,23 @@ class StatusWriter:
                 await self.step_ended(run_id, step, StepOutcome.failed("RunFailed", reason))
 
     async def _publish_run(self, run_id: RunId, state: RunState, reason: str, message: str) -> None:
-        await self._publish(Progress(run_id=run_id, at=self.clock.now(), subject=Subject.RUN, state=state.value,
-                                     reason=reason, message=message))
+        await self._publish(self._run_progress(run_id, state, reason, message))
 
     async def _publish_step(self, run_id: RunId, step: Step) -> None:
-        await self._publish(Progress(run_id=run_id, at=self.clock.now(), subject=Subject.STEP, step=step.name.value,
-                                     state=step.state.value, reason=step.reason, message=step.message))
+        await self._publish(self._step_progress(run_id, step))
+
+    def _run_progress(self, run_id: RunId, state: RunState, reason: str, message: str) -> Progress:
+        return Progress(run_id=run_id, at=self.clock.now(), subject=Subject.RUN, state=state.value, reason=reason,
+                        message=message)
+
+    def _step_progress(self, run_id: RunId, step: Step) -> Progress:
+        return Progress(run_id=run_id, at=self.clock.now(), subject=Subject.STEP, step=step.name.value,
+                        state=step.state.value, reason=step.reason, message=step.message)
 
     async def _publish(self, entry: Progress) -> None:
-        self.hub.publish(await self._writes.append_progress(entry))
+        self._published(await self._writes.append_progress(entry))
+
+    def _published(self, entry: Progress | None) -> None:
+        """A stored transition goes to this process's followers."""
+        if entry is not None:
+            self.hub.publish(entry)

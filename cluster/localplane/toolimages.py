@@ -79,11 +79,15 @@ def _with_ca(inputs: Callable[[Path], list[str]]) -> Callable[[Path], list[str]]
     return lambda cache: [*inputs(cache), _file_hash(CA_BUNDLE)]
 
 
+def _ca_bundle(root: Path) -> None:
+    (root / "etc" / "ssl" / "certs").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(CA_BUNDLE, root / "etc" / "ssl" / "certs" / "ca-certificates.crt")
+
+
 def _fetch_extra(root: Path) -> None:
     (root / "bin" / "sh").unlink()
     (root / "bin" / "sh").symlink_to("dash")
-    (root / "etc" / "ssl" / "certs").mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(CA_BUNDLE, root / "etc" / "ssl" / "certs" / "ca-certificates.crt")
+    _ca_bundle(root)
 
 
 # GNU wget instead of busybox's applet: Debian's busybox-static 1.35 wget dies of SIGSEGV when given a
@@ -121,10 +125,37 @@ def _kaniko_fill(root: Path, scratch: Path) -> None:
         (root / d).mkdir()
 
 
+# Buildah for the Buildah variant of the build Task: Debian's package and bash (the Task's script), storage
+# on vfs and RUN steps isolated by chroot, as Buildah runs inside a pod without a nested runtime.
+BUILDAH_PACKAGES = ["bash", "buildah"]
+BUILDAH_POLICY = '{"default": [{"type": "insecureAcceptAnything"}]}\n'  # signatures are not checked here
+BUILDAH_STORAGE = ('[storage]\ndriver = "vfs"\nrunroot = "/run/containers/storage"\n'
+                   'graphroot = "/var/lib/containers/storage"\n')
+
+
+def _buildah_inputs(cache: Path) -> list[str]:
+    """The packages, the CA bundle and what _buildah_extra writes: a change to any is a new image."""
+    written = hashlib.sha256(f"{BUILDAH_POLICY}{BUILDAH_STORAGE}".encode()).hexdigest()
+    return [*_with_ca(_debian_inputs(BUILDAH_PACKAGES))(cache), written]
+
+
+def _buildah_extra(root: Path) -> None:
+    containers = root / "etc" / "containers"
+    containers.mkdir(parents=True, exist_ok=True)
+    if not (containers / "policy.json").exists():
+        (containers / "policy.json").write_text(BUILDAH_POLICY)
+    (containers / "storage.conf").write_text(BUILDAH_STORAGE)
+    (root / "var" / "lib" / "containers").mkdir(parents=True, exist_ok=True)
+    _ca_bundle(root)
+
+
 RECIPES: dict[str, Recipe] = {
     **{r.name: r for r in map(_tekton_recipe, ("entrypoint", "nop", "workingdirinit", "sidecarlogresults"))},
     "fetch": Recipe("fetch", _with_ca(_debian_inputs(FETCH_PACKAGES)),
                     _debian_fill(FETCH_PACKAGES, _fetch_extra), {"Cmd": ["sh"], "Env": [PATH]}),
+    "buildah": Recipe("buildah", _buildah_inputs,
+                      _debian_fill(BUILDAH_PACKAGES, _buildah_extra),
+                      {"Cmd": ["bash"], "Env": [PATH, "BUILDAH_ISOLATION=chroot", "STORAGE_DRIVER=vfs"]}),
     "python": Recipe("python", _debian_inputs(PYTHON_PACKAGES), _debian_fill(PYTHON_PACKAGES),
                      {"Cmd": ["python3"], "Env": [PATH, "PYTHONUNBUFFERED=1"]}),
     "kaniko": Recipe("kaniko", _kaniko_inputs, _kaniko_fill, {

@@ -78,7 +78,7 @@ def real_node(cluster: Cluster) -> RealNode:
     if not node_is_up():
         subprocess.run([sys.executable, str(CTL), "node", "up"], check=True)
     env = ctl_env("node", "env")
-    images = ctl_env("images", "busybox", "redis", "postgres", "fetch", "kaniko", "python")
+    images = ctl_env("images", "busybox", "redis", "postgres", "fetch", "kaniko", "buildah", "python")
     node = json.loads(subprocess.run([cluster.env["TEKTON_RUNNER_KUBECTL"], f"--kubeconfig={cluster.kubeconfig}",
                                       "get", "node", env["TEKTON_RUNNER_REAL_NODE"], "-o", "json"],
                                      check=True, capture_output=True, text=True).stdout)

@@ -3,13 +3,15 @@ registry Secret holds the robot account and whose `tekton-runner-registry-ca` Co
 CA (no insecure registry anywhere), a runner whose `TEKTON_RUNNER_REGISTRY` is the host name over TLS
 with the robot's credentials and the CA file. Kaniko pulls the base image from Harbor and pushes the
 app there, the runner verifies the digest over TLS, the node pulls the app with the pull Secret the
-runner gives the workspace, and the app answers on the external port."""
+runner gives the workspace, and the app answers on the external port. The same with the Buildah variant of
+the build Task (Debian's buildah, privileged, vfs storage, RUN steps isolated by chroot)."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +28,9 @@ from tests.e2e.workspace import new_workspace
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
-HARBOR_BUILD_NAMESPACE = "tekton-builds-harbor"
 DOCKERFILE = """FROM {base}
 COPY app.py /app/app.py
-RUN python3 -c "open('/app/built-by', 'w').write('kaniko')"
+RUN python3 -c "open('/app/built-by', 'w').write('a RUN step')"
 CMD ["python3", "/app/app.py"]
 """
 SERVER = """import json
@@ -55,19 +56,20 @@ async def put(kube: KubeAPI, path: str, obj: dict[str, Any]) -> None:
     await kube.create(path, obj)
 
 
-@pytest.fixture
+@asynccontextmanager
 async def harbor_runner(real_tier: dict[str, str], real_node: RealNode, harbor: Harbor, kube: KubeAPI,
-                        tmp_path: Path) -> AsyncIterator[Runner]:
+                        tmp_path: Path, *builder: str) -> AsyncIterator[Runner]:
+    """A build namespace of its own set up for Harbor as triggers.md tells operators (`builder`: the
+    listener's name, namespace and settings), and a runner on it."""
+    name, namespace, *sets = builder
     patches = tmp_path / "patches.json"
     patches.write_text(json.dumps(build_pod_template(real_node)))
     listener = ctl_env(
-        "listener", "up", "harbor", "--set", f"build_namespace={HARBOR_BUILD_NAMESPACE}",
-        "--set", f"harbor_host={harbor.address}", "--set", f"builder_image={real_node.at_relay('kaniko')}",
-        "--set", f"fetch_image={real_node.at_relay('fetch')}", "--component", "step-images",
-        "--patches", str(patches))
-    namespaced = f"/api/v1/namespaces/{HARBOR_BUILD_NAMESPACE}"
-    secret = harbor.pull_secret("tekton-runner-registry")
-    await put(kube, f"{namespaced}/secrets", secret)
+        "listener", "up", name, "--set", f"build_namespace={namespace}", "--set", f"harbor_host={harbor.address}",
+        "--set", f"fetch_image={real_node.at_relay('fetch')}", *(arg for s in sets for arg in ("--set", s)),
+        "--component", "step-images", "--patches", str(patches))
+    namespaced = f"/api/v1/namespaces/{namespace}"
+    await put(kube, f"{namespaced}/secrets", harbor.pull_secret("tekton-runner-registry"))
     await put(kube, f"{namespaced}/configmaps", {
         "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "tekton-runner-registry-ca"},
         "data": {"ca.crt": harbor.ca.read_text()}})
@@ -82,8 +84,8 @@ async def harbor_runner(real_tier: dict[str, str], real_node: RealNode, harbor: 
         yield proc
 
 
-async def test_a_git_run_is_built_into_harbor_by_host_name_and_answers_on_its_external_port(
-        harbor_runner: Runner, real_node: RealNode, harbor: Harbor, tmp_path: Path) -> None:
+async def built_and_answering(runner: Runner, real_node: RealNode, harbor: Harbor, tmp_path: Path) -> None:
+    """A git run built into Harbor: its digest is Harbor's, and the app answers on its external port."""
     marker, workspace = f"harbor-{uuid.uuid4().hex[:10]}", new_workspace("harbor")
     served = tmp_path / "served"
     served.mkdir()
@@ -91,20 +93,34 @@ async def test_a_git_run_is_built_into_harbor_by_host_name_and_answers_on_its_ex
         "Dockerfile": DOCKERFILE.format(base=harbor.image(real_node.images["python"])),
         "app.py": SERVER.format(marker=marker)}, served / "app.git")
     async with serve_git_daemon(served, real_node.registry.split(":")[0]) as git_url:
-        run_id = await harbor_runner.post_run({
+        run_id = await runner.post_run({
             "workspace": workspace, "app": {"name": APP, "port": 8080},
             "source": {"type": "git", "url": f"{git_url}/app.git", "revision": "main"}})
-        run = await harbor_runner.wait_terminal(run_id, within=600)
-    assert run["state"] == "succeeded", f"{run}\n{await harbor_runner.log_tail()}"
+        run = await runner.wait_terminal(run_id, within=600)
+    assert run["state"] == "succeeded", f"{run}\n{await runner.log_tail()}"
 
     # pushed to Harbor by host name: the run's digest is the one Harbor serves the robot account over TLS
     assert run["image"].startswith(f"{harbor.address}/library/"), run["image"]
     status, digest = await manifest(harbor, f"library/{workspace}-{APP}", run_id, auth=True)
     assert (status, digest) == (200, run["digest"])
 
-    async with harbor_runner.session.get(f"{harbor_runner.base_url}/endpoint",
-                                         params={"workspace": workspace, "app": APP}) as resp:
+    async with runner.session.get(f"{runner.base_url}/endpoint", params={"workspace": workspace, "app": APP}) as resp:
         endpoint = await resp.json()
     address = endpoint["external"]["address"]
     answered = await poll(f"the app's answer through the external port {address}", lambda: answer(address), 30)
-    assert answered == {"marker": marker, "built_by": "kaniko"}
+    assert answered == {"marker": marker, "built_by": "a RUN step"}
+
+
+async def test_a_git_run_is_built_by_kaniko_into_harbor_by_host_name_and_answers_on_its_external_port(
+        real_tier: dict[str, str], real_node: RealNode, harbor: Harbor, kube: KubeAPI, tmp_path: Path) -> None:
+    async with harbor_runner(real_tier, real_node, harbor, kube, tmp_path, "harbor", "tekton-builds-harbor",
+                             f"builder_image={real_node.at_relay('kaniko')}") as runner:
+        await built_and_answering(runner, real_node, harbor, tmp_path)
+
+
+async def test_a_git_run_is_built_by_buildah_into_harbor_by_host_name_and_answers_on_its_external_port(
+        real_tier: dict[str, str], real_node: RealNode, harbor: Harbor, kube: KubeAPI, tmp_path: Path) -> None:
+    async with harbor_runner(real_tier, real_node, harbor, kube, tmp_path, "buildah", "tekton-builds-buildah",
+                             "build_task=tekton-runner-build-buildah", "build_pod_security=privileged",
+                             f"builder_image={real_node.at_relay('buildah')}") as runner:
+        await built_and_answering(runner, real_node, harbor, tmp_path)

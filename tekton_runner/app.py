@@ -20,6 +20,7 @@ from .chain.runtime.retry import RetryPolicy
 from .chain.runtime.scheduler import Scheduler
 from .chain.status.metrics import Metrics
 from .chain.status.notifying import CloudEventTarget, GitHubStatusTarget, Notifier, Target
+from .chain.status.relaying import Relay
 from .chain.status.writer import StatusWriter
 from .chain.workspace_access import WorkspaceAccess
 from .forwarding.plane import ForwardPlane, forward_plane
@@ -228,6 +229,10 @@ def create_app(
             if resync:
                 leadership.add("resync", lambda: orchestrator.resync_forever(settings.resync_seconds))
             if settings.leader_election:
+                # every replica: its clients follow runs whose transitions the leader writes
+                relay = Relay(ProgressFeed(database), ctx.status.hub, interval=settings.handover_seconds,
+                              registry=app[REGISTRY])
+                scheduler.spawn("relay", relay.serve_forever, limited=False, daemon=True)
                 handover = Handover(orchestrator, ProgressFeed(database))
                 leadership.add("handover", lambda: handover.serve_forever(settings.handover_seconds))
                 scheduler.spawn("lease", _elector(settings, kube, leadership, clock).run, limited=False, daemon=True)

@@ -47,7 +47,6 @@ class Handover:
         page = await self._feed.after(position, limit=PAGE)
         if not page:
             return position
-        self._ctx.status.hub.wake()  # the notification loops read the feed too
         for item in page:
             await self._take(item)
         await self._feed.mark_delivered(POSITION, page[-1].number)

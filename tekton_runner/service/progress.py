@@ -1,4 +1,10 @@
-"""Following a run: its stored transitions first, then each new one as it is written, until the run ends."""
+"""Following a run: its stored transitions first, then each new one as it is written, until the run ends.
+
+A run's transitions are numbered 1, 2, 3... without gaps (store/run_writes.py), so a live one numbered past
+the next expected means an earlier one has not reached this replica's hub yet (written by another task
+or replica, it comes by another path): the stream then reads the store from its last number, which holds
+every transition that was published, and sends each once, in order.
+"""
 
 from __future__ import annotations
 
@@ -96,6 +102,8 @@ class Progresses:
                     if item is Signal.CUT_OFF:
                         break  # subscribe again and catch up from the store
                     assert isinstance(item, Progress)
+                    if item.seq > last + 1:
+                        break  # an earlier one is still on its way (another writer, another replica): read them
                     if item.seq > last:
                         yield item
                         last = item.seq

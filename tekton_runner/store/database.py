@@ -51,6 +51,26 @@ class Connection(Protocol):
         """Holds the named lock until the transaction ends: writers of one sequence take turns."""
         ...
 
+    async def notify(self, channel: str, payload: str) -> None:
+        """Wakes every process watching `channel` once the transaction commits (PostgreSQL's NOTIFY);
+        nothing on SQLite, whose watchers read on an interval."""
+        ...
+
+
+class Watch(Protocol):
+    """What wakes a reader of rows that other processes write (opened by `Database.watch`)."""
+
+    @property
+    def listening(self) -> bool:
+        """True while notifications arrive; False while the reader is woken on an interval instead."""
+        ...
+
+    async def changed(self) -> None:
+        """Returns when rows may have changed since the last return: on a notification, on listening
+        again after a lost connection (anything notified meanwhile was missed), or after the interval
+        while nothing can notify. The caller reads what it needs, then calls again."""
+        ...
+
 
 class Database(Protocol):
     clock: Clock  # stamps created_at / updated_at / received_at
@@ -66,6 +86,11 @@ class Database(Protocol):
 
     def transaction(self) -> AbstractAsyncContextManager[Connection]:
         """Everything inside commits together or not at all."""
+        ...
+
+    def watch(self, channel: str, *, interval: float) -> AbstractAsyncContextManager[Watch]:
+        """Wake-ups for what any process sharing the database notifies on `channel`; every `interval`
+        seconds while there is nothing to listen with (SQLite, or a lost listening connection)."""
         ...
 
 

@@ -2,7 +2,8 @@
 
 Opened by opening.py when TEKTON_RUNNER_DATABASE_URL names a PostgreSQL server. Nothing here rests on an
 in-process lock: each transaction is the server's, unique indexes refuse a second writer of the same key
-(raised as UniqueViolation), and `serialise` takes a transaction-scoped advisory lock.
+(raised as UniqueViolation), `serialise` takes a transaction-scoped advisory lock, and `notify` wakes the
+other replicas' watches (LISTEN/NOTIFY, store/listening.py) when the transaction commits.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import asyncpg
 
 from ..models.clock import SYSTEM_CLOCK, Clock
 from .database import Dialect, Row, UniqueViolation
+from .listening import Listener
 from .schema import migrate_postgres
 
 POSTGRES = Dialect(name="postgresql", for_update=" FOR UPDATE", holds_uploads=True)
@@ -62,14 +64,18 @@ class PostgresConnection:
     async def serialise(self, name: str) -> None:
         await self._connection.execute("SELECT pg_advisory_xact_lock(hashtext($1))", name)
 
+    async def notify(self, channel: str, payload: str) -> None:
+        await self._connection.execute("SELECT pg_notify($1, $2)", channel, payload)
+
 
 class PostgresDatabase:
     """A pool of connections; every call borrows one, a transaction keeps its one until it ends."""
 
     dialect = POSTGRES
 
-    def __init__(self, pool: Any, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(self, pool: Any, clock: Clock = SYSTEM_CLOCK, *, url: str) -> None:
         self._pool = pool
+        self._url = url  # for the listening connections of `watch`, which live outside the pool
         self.clock = clock
 
     @classmethod
@@ -80,7 +86,7 @@ class PostgresDatabase:
         try:
             async with pool.acquire() as connection:
                 await migrate_postgres(connection)
-            yield cls(pool, clock)
+            yield cls(pool, clock, url=url)
         finally:
             await pool.close()
 
@@ -100,3 +106,12 @@ class PostgresDatabase:
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         async with self._pool.acquire() as connection:
             return await PostgresConnection(connection).execute(sql, params)
+
+    @asynccontextmanager
+    async def watch(self, channel: str, *, interval: float) -> AsyncIterator[Listener]:
+        listener = Listener(self._url, channel, interval=interval, clock=self.clock)
+        await listener.open()
+        try:
+            yield listener
+        finally:
+            await listener.close()

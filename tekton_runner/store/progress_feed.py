@@ -3,16 +3,21 @@
 Read by the notification loops (chain/status/notifying.py): they page through the `progress` table by its
 `number` (one sequence across all runs, given by run_writes.append_progress) and store the last number
 delivered per target, so a restart resumes where delivery stopped instead of losing or replaying history.
+Read too by the leader's handover (chain/handover.py) and by every replica's relay
+(chain/status/relaying.py), which `watch` wakes when any replica stores a transition.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
 from ..models.ids import RunId
 from ..models.progress import Progress, Subject
-from .database import Database, to_text
+from .database import Database, Watch, to_text
+
+CHANNEL = "tekton_runner_progress"  # notified with the new number when a transition commits
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,10 @@ class Numbered:
 class ProgressFeed:
     def __init__(self, database: Database) -> None:
         self._db = database
+
+    def watch(self, *, interval: float) -> AbstractAsyncContextManager[Watch]:
+        """Wake-ups when any replica stores a transition (every `interval` seconds where none come)."""
+        return self._db.watch(CHANNEL, interval=interval)
 
     async def last_number(self) -> int:
         row = await self._db.fetch_one("SELECT COALESCE(MAX(number), 0) FROM progress")

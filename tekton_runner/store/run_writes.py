@@ -21,6 +21,7 @@ from ..models.runs import Endpoint, Run, RunState, Step, StepName, StepState
 from ..models.spec import RunSpec
 from .database import Connection, Database, UniqueViolation, placeholders, to_text
 from .grouping import GroupCommit
+from .progress_feed import CHANNEL
 from .runs import DuplicateRequest, RunExists, RunStore
 
 # The newest transitions kept per run: a step that keeps changing its message cannot grow the table.
@@ -230,6 +231,9 @@ async def _append_progress(connection: Connection, entries: Sequence[Progress], 
     `new_runs`: their runs were created in this transaction, so have no transitions yet."""
     if not entries:
         return []
+    # Other replicas' relays read the feed when this commits (their clients follow runs there too); sent
+    # before taking the turn below, which it would otherwise lengthen by a round trip.
+    await connection.notify(CHANNEL, entries[0].run_id)
     # Numbers are read in order by the notification loops: they must be handed out in commit order, so writers
     # take turns from here to the commit.
     await connection.serialise("progress")

@@ -63,6 +63,24 @@ class SqliteConnection:
     async def serialise(self, name: str) -> None:
         """Nothing to do: the database's lock already runs one transaction at a time."""
 
+    async def notify(self, channel: str, payload: str) -> None:
+        """Nothing to do: SQLite cannot notify; watchers read on an interval (`Polling`)."""
+
+
+class Polling:
+    """The watch of a SQLite file: nothing notifies, so a reader looks every `interval` seconds (processes
+    sharing one file on one host see each other's commits that late)."""
+
+    def __init__(self, clock: Clock, interval: float) -> None:
+        self._clock, self._interval = clock, interval
+
+    @property
+    def listening(self) -> bool:
+        return False
+
+    async def changed(self) -> None:
+        await self._clock.sleep(self._interval)
+
 
 class SqliteDatabase:
     """One connection; a lock makes each write transaction atomic with respect to the others."""
@@ -121,6 +139,9 @@ class SqliteDatabase:
         async with self.transaction() as connection:
             return await connection.execute(sql, params)
 
+    @asynccontextmanager
+    async def watch(self, channel: str, *, interval: float) -> AsyncIterator[Polling]:
+        yield Polling(self.clock, interval)
 
 async def _lock_exclusively(connection: aiosqlite.Connection, path: Path | str) -> None:
     try:

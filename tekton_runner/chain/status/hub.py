@@ -7,6 +7,12 @@ shutdown every queue gets `Signal.CLOSED`, so long-lived streams end cleanly.
 
 Readers of every run's transitions (the notification loops) take a wake-up instead of a queue: one event
 set on each publish, after which they read the store, so they hold nothing however far behind they are.
+
+A transition can reach the hub twice: from this replica's status writer, and again from the relay
+(relaying.py), which passes on every transition any replica stored. For each run being followed the hub
+remembers the highest `seq` it passed on and drops anything not above it, so a subscriber gets each
+transition once. One that arrives with a gap after it (it overtook an earlier one still on its way, from
+another writer) is passed on all the same; the follower reads the store for what lies between (service/progress.py).
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ class ProgressHub:
     def __init__(self, *, queue_size: int = 256) -> None:
         self._queue_size = queue_size
         self._subscribers: dict[str, set[asyncio.Queue[Item]]] = {}
+        self._passed: dict[str, int] = {}  # per followed run: the highest seq passed on to its subscribers
         self._wakeups: set[asyncio.Event] = set()
         self._closed = False
 
@@ -60,14 +67,15 @@ class ProgressHub:
         finally:
             self._wakeups.discard(event)
 
-    def wake(self) -> None:
-        """Wakes the readers of every run's transitions: another replica stored some (read by handover)."""
+    def publish(self, entry: Progress) -> None:
+        """A stored transition; passed on to the run's subscribers unless one as new was passed on already."""
         for event in self._wakeups:
             event.set()
-
-    def publish(self, entry: Progress) -> None:
-        self.wake()
-        for queue in list(self._subscribers.get(entry.run_id, ())):
+        queues = self._subscribers.get(entry.run_id)
+        if not queues or entry.seq <= self._passed.get(entry.run_id, 0):
+            return
+        self._passed[entry.run_id] = entry.seq
+        for queue in list(queues):
             if queue.qsize() >= self._queue_size:
                 self._drop(entry.run_id, queue)
                 queue.put_nowait(Signal.CUT_OFF)
@@ -88,3 +96,4 @@ class ProgressHub:
             queues.discard(queue)
             if not queues:
                 del self._subscribers[run_id]
+                self._passed.pop(run_id, None)

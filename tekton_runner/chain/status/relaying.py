@@ -31,9 +31,10 @@ class Relay:
             "1 while this replica is notified of other replicas' run transitions; 0 while it reads them on an "
             "interval (SQLite, or a lost PostgreSQL listening connection)", registry=registry)
 
-    async def serve_forever(self) -> None:
+    async def serve_forever(self, after: int | None = None) -> None:
+        """Relays what is stored after number `after` (by default, after the newest when listening began)."""
         async with self._feed.watch(interval=self._interval) as watch:
-            position: int | None = None  # read once listening: nothing stored after it goes unnoticed
+            position = after  # the newest is read once listening: nothing stored after it goes unnoticed
             while True:
                 self._listening.set(1 if watch.listening else 0)
                 try:

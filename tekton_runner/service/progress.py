@@ -77,16 +77,20 @@ class Progresses:
         last = after
         while True:
             with self._hub.subscribe(run.id) as queue:  # before reading the store: nothing falls between
-                sent_any = False
-                async for entry in self._history(run.id, last):
-                    yield entry
-                    last, sent_any = entry.seq, True
-                    if _ends(entry):
+                sent_any = ended = False
+                while True:  # the history, read once more when the run ended since: its end may be stored now
+                    async for entry in self._history(run.id, last):
+                        yield entry
+                        last, sent_any = entry.seq, True
+                        if _ends(entry):
+                            return
+                    if ended:
+                        if last == 0 and not sent_any:  # a run from before histories were kept
+                            yield _summary(await self._get(run.id))
                         return
-                if (await self._get(run.id)).state.terminal:
-                    if last == 0 and not sent_any:  # a run from before histories were kept
-                        yield _summary(await self._get(run.id))
-                    return
+                    ended = (await self._get(run.id)).state.terminal
+                    if not ended:
+                        break
                 while True:
                     left = deadline - loop.time()
                     if left <= 0:

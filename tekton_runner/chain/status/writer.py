@@ -32,7 +32,7 @@ class StatusWriter:
         self._runs = RunStore(database)
         self.metrics = metrics
         self.clock = clock
-        self.hub = hub or ProgressHub()
+        self.hub = hub if hub is not None else ProgressHub()  # an empty hub is falsy (it has a length)
 
     # Runs coming into being.
 

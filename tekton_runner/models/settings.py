@@ -277,7 +277,9 @@ class Settings(BaseSettings):
     lease_renew_deadline: float = Field(default=10.0, gt=0)  # the leader stops leading after failing this long
     lease_retry_period: float = Field(default=2.0, gt=0)  # renewals and attempts to acquire
     lease_identity: OptionalText = None  # default <hostname>_<pid> (in a pod the hostname is the pod's name)
-    handover_seconds: float = Field(default=1.0, gt=0)  # how often the leader reads work other replicas stored
+    # how often the leader reads work other replicas stored; also how often each replica reads others' run
+    # transitions when nothing notifies it (SQLite, or a lost PostgreSQL listening connection)
+    handover_seconds: float = Field(default=1.0, gt=0)
     workspaces: WorkspaceSettings  # defaults follow `registry` and `data_dir` (see below)
 
     @classmethod

@@ -1,11 +1,14 @@
 """Three runner processes on one PostgreSQL database, each with a data directory of its own, electing a
 leader with a Lease in the real API server: exactly one holds it; killed (SIGKILL) or stopped (SIGSTOP) in
 the middle of a chain, another replica takes the Lease within its duration and the run succeeds with one
-build and one migration Job. A leader in a network namespace of its own, cut off from the API server by an
-nft rule there, steps down by itself before another replica takes the Lease, and follows once mended."""
+build and one migration Job. A client following the run through a follower sees each replica's transitions
+live, once and in order, across the change of leader. A leader in a network namespace of its own, cut off
+from the API server by an nft rule there, steps down by itself before another replica takes the Lease, and
+follows once mended."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import time
 import uuid
@@ -15,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import pytest
 import pytest_asyncio
 
@@ -24,6 +28,7 @@ from tests.e2e.kubeapi import KubeAPI, poll, ssl_from_kubeconfig
 from tests.e2e.netns import ReplicaNetns, left_behind, replica_netns
 from tests.e2e.runner import Runner, run_spec
 from tests.e2e.workspace import build_then_hold_migration, jobs_of_run, new_workspace, settle_held_pods
+from tests.sse import Message, read_events, read_until, shape
 
 pytestmark = pytest.mark.e2e
 
@@ -95,13 +100,25 @@ async def roles(replicas: list[Runner]) -> list[str]:
 
 async def run_waiting_on_its_migration(cluster: Cluster, kube: KubeAPI, via: Runner) -> tuple[str, str, str]:
     """A run posted to a follower, built once, its chain held at the migration Job: (run id, ns, Job uid)."""
+    run_id, namespace = await posted_run(via)
+    return run_id, namespace, await held_at_its_migration(cluster, kube, via, run_id, namespace)
+
+
+async def posted_run(via: Runner) -> tuple[str, str]:
     workspace = new_workspace("hold")
-    namespace = f"ws-{workspace}"
-    run_id = await via.post_run(run_spec(workspace, APP))
+    return await via.post_run(run_spec(workspace, APP)), f"ws-{workspace}"
+
+
+async def held_at_its_migration(cluster: Cluster, kube: KubeAPI, via: Runner, run_id: str, namespace: str) -> str:
+    """Builds the run once and holds its chain at the migration Job; returns the Job's uid."""
     await build_then_hold_migration(kube, cluster.build_namespace, namespace, FAKE_DIGEST)
     assert (await via.get_run(run_id))["state"] == "deploying"
     (job,) = await jobs_of_run(kube, namespace, run_id)
-    return run_id, namespace, job["metadata"]["uid"]
+    return str(job["metadata"]["uid"])
+
+
+def migration_running(message: Message) -> bool:
+    return (message["event"], message["step"], message["state"]) == ("step", "migration", "running")
 
 
 async def finishes_once(cluster: Cluster, kube: KubeAPI, via: Runner, run_id: str, namespace: str,
@@ -127,9 +144,17 @@ async def taken_over(kube: KubeAPI, lease_ns: str, since: float, survivors: tupl
 
 async def test_a_killed_leader_is_replaced_within_the_lease_duration_and_the_run_succeeds_once(
         cluster: Cluster, kube: KubeAPI, tmp_path: Path, shared_database: str) -> None:
-    async with three_replicas(cluster, kube, tmp_path, shared_database) as (replicas, lease_ns):
+    async with (three_replicas(cluster, kube, tmp_path, shared_database) as (replicas, lease_ns),
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as clients):
         assert await roles(replicas) == ["leader", "follower", "follower"]
-        run_id, namespace, job_uid = await run_waiting_on_its_migration(cluster, kube, replicas[2])
+        run_id, namespace = await posted_run(replicas[2])
+        # a client following the run through each follower, from the start, on one stream that never resumes
+        streams = [await clients.get(f"{replica.base_url}/runs/{run_id}/events") for replica in replicas[1:]]
+        job_uid = await held_at_its_migration(cluster, kube, replicas[2], run_id, namespace)
+        seen: list[list[Message]] = []
+        for stream in streams:  # the leader's transitions reach them while its chain waits
+            async with asyncio.timeout(60):
+                seen.append(await read_until(stream, migration_running))
 
         killed_at = time.monotonic()
         await replicas[0].kill()
@@ -140,6 +165,15 @@ async def test_a_killed_leader_is_replaced_within_the_lease_duration_and_the_run
         assert (await lease(kube, lease_ns))["leaseTransitions"] == 1
 
         await finishes_once(cluster, kube, replicas[1], run_id, namespace, job_uid)
+        async with clients.get(f"{replicas[1].base_url}/runs/{run_id}/events") as response:
+            history = await read_events(response)
+        for stream, before in zip(streams, seen, strict=True):
+            async with asyncio.timeout(60):  # the new leader's transitions, up to the run's end, on the same stream
+                messages = before + await read_events(stream)
+            assert [m["id"] for m in messages] == list(range(1, len(messages) + 1))  # each once, in order
+            assert shape(messages)[-1] == ("run", None, "succeeded")
+            assert ("step", "migration", "succeeded") in shape(messages)
+            assert messages == history
 
 
 async def test_a_stopped_leader_loses_the_lease_and_follows_when_it_wakes(

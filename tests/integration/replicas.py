@@ -10,7 +10,7 @@ from tekton_runner.app import CONTEXT
 from tekton_runner.chain.runtime.leadership import Leadership
 from tekton_runner.models.ids import RunId
 from tekton_runner.models.runs import Run
-from tests.integration.harness import Harness
+from tests.integration.harness import Harness, spec
 
 RUNNER_NS = "tekton-runner"
 # Real time: a follower tries every 0.2 s (a released Lease moves at once), and a leader keeps leading
@@ -50,3 +50,15 @@ async def until_run(replica: Harness, run_id: str, done: Callable[[Run], bool]) 
             if done(run):
                 return run
             await wakeup.wait()
+
+
+async def run_resting_at_its_app_step(harness: Harness) -> tuple[Harness, Harness, str]:
+    """A leader, a follower and a run whose chain rests on the leader at the app step (its Deployment never
+    gets ready, and waits rest for an hour): (leader, follower, run id)."""
+    harness.settings = harness.settings.model_copy(update={"poll_interval": 3600.0})
+    leader, follower = await replicas(harness, 2)
+    harness.controllers.unready.add("shop")
+    run_id = (await leader.post_run(spec()))["run_id"]
+    await leader.send_event(leader.finish_taskrun(run_id), "successful")
+    await until_run(leader, run_id, lambda run: any(step.due_at for step in run.steps))
+    return leader, follower, run_id

@@ -102,6 +102,16 @@ async def received(queue: asyncio.Queue[Item], count: int) -> list[Progress]:
     return [item for item in items if isinstance(item, Progress)]
 
 
+@asynccontextmanager
+async def followed_run(replicas: Replicas) -> AsyncIterator[tuple[RunId, asyncio.Queue[Item]]]:
+    """A run the leader created, followed on the follower's hub, which already passed its first transition on."""
+    run_id = new_run_id()
+    with replicas.follower.subscribe(run_id) as queue:
+        await replicas.leader.run_created(run_id, RunSpec.model_validate(spec()), "registry.example/shop")
+        assert [(item.seq, item.state) for item in await received(queue, 1)] == [(1, "pending")]
+        yield run_id, queue
+
+
 async def notes(leader: StatusWriter, run_id: RunId, *messages: str) -> None:
     """One transition per message, written by the leader (a run that stays pending, saying why)."""
     for message in messages:
@@ -110,48 +120,38 @@ async def notes(leader: StatusWriter, run_id: RunId, *messages: str) -> None:
 
 async def test_a_killed_listening_connection_loses_nothing_and_listens_again(postgres_server: str,
                                                                              tmp_path: Path) -> None:
-    async with two_replicas(postgres_server, tmp_path) as replicas:
-        run_id = new_run_id()
-        with replicas.follower.subscribe(run_id) as queue:
-            await replicas.leader.run_created(run_id, RunSpec.model_validate(spec()), "registry.example/shop")
-            assert [item.state for item in await received(queue, 1)] == ["pending"]
+    async with two_replicas(postgres_server, tmp_path) as replicas, followed_run(replicas) as (run_id, queue):
+        (killed,) = await replicas.listeners()
+        assert await replicas.admin.fetchval("SELECT pg_terminate_backend($1)", killed)
+        await notes(replicas.leader, run_id, "while it was lost", "and again")  # whenever it noticed
 
-            (killed,) = await replicas.listeners()
-            assert await replicas.admin.fetchval("SELECT pg_terminate_backend($1)", killed)
-            await notes(replicas.leader, run_id, "while it was lost", "and again")  # whenever it noticed
+        assert [(item.seq, item.message) for item in await received(queue, 2)] == [
+            (2, "while it was lost"), (3, "and again")]
+        await until("listening again", lambda: replicas.listening() == 1)
+        (back,) = await replicas.listeners()
+        assert back != killed
 
-            assert [(item.seq, item.message) for item in await received(queue, 2)] == [
-                (2, "while it was lost"), (3, "and again")]
-            await until("listening again", lambda: replicas.listening() == 1)
-            (back,) = await replicas.listeners()
-            assert back != killed
-
-            await notes(replicas.leader, run_id, "once it was back")
-            assert [(item.seq, item.message) for item in await received(queue, 1)] == [(4, "once it was back")]
-            assert queue.empty()  # nothing twice
+        await notes(replicas.leader, run_id, "once it was back")
+        assert [(item.seq, item.message) for item in await received(queue, 1)] == [(4, "once it was back")]
+        assert queue.empty()  # nothing twice
 
 
 async def test_a_replica_that_cannot_listen_reads_the_feed_on_its_interval(postgres_server: str,
                                                                             tmp_path: Path) -> None:
-    async with two_replicas(postgres_server, tmp_path) as replicas:
-        run_id = new_run_id()
-        with replicas.follower.subscribe(run_id) as queue:
-            await replicas.leader.run_created(run_id, RunSpec.model_validate(spec()), "registry.example/shop")
-            assert len(await received(queue, 1)) == 1
+    async with two_replicas(postgres_server, tmp_path) as replicas, followed_run(replicas) as (run_id, queue):
+        # connections open stay open; a new one (the listener's reconnection) is refused
+        await replicas.admin.execute(f'ALTER ROLE "{replicas.database}" CONNECTION LIMIT 0')
+        (killed,) = await replicas.listeners()
+        await replicas.admin.fetchval("SELECT pg_terminate_backend($1)", killed)
+        await until("reading on the interval", lambda: replicas.listening() == 0)
 
-            # connections open stay open; a new one (the listener's reconnection) is refused
-            await replicas.admin.execute(f'ALTER ROLE "{replicas.database}" CONNECTION LIMIT 0')
-            (killed,) = await replicas.listeners()
-            await replicas.admin.fetchval("SELECT pg_terminate_backend($1)", killed)
-            await until("reading on the interval", lambda: replicas.listening() == 0)
+        await notes(replicas.leader, run_id, "first", "second", "third")
+        got = await received(queue, 3)
+        assert [(item.seq, item.message) for item in got] == [(2, "first"), (3, "second"), (4, "third")]
+        assert replicas.listening() == 0 and await replicas.listeners() == []  # read, not notified
 
-            await notes(replicas.leader, run_id, "first", "second", "third")
-            got = await received(queue, 3)
-            assert [(item.seq, item.message) for item in got] == [(2, "first"), (3, "second"), (4, "third")]
-            assert replicas.listening() == 0 and await replicas.listeners() == []  # read, not notified
-
-            await replicas.admin.execute(f'ALTER ROLE "{replicas.database}" CONNECTION LIMIT -1')
-            await until("listening again", lambda: replicas.listening() == 1)
-            await notes(replicas.leader, run_id, "fourth")
-            assert [(item.seq, item.message) for item in await received(queue, 1)] == [(5, "fourth")]
-            assert queue.empty()
+        await replicas.admin.execute(f'ALTER ROLE "{replicas.database}" CONNECTION LIMIT -1')
+        await until("listening again", lambda: replicas.listening() == 1)
+        await notes(replicas.leader, run_id, "fourth")
+        assert [(item.seq, item.message) for item in await received(queue, 1)] == [(5, "fourth")]
+        assert queue.empty()

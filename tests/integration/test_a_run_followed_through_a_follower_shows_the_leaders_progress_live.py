@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from tests.databases import both_backends
 from tests.integration.harness import Harness, spec
-from tests.integration.replicas import replicas, until_run
+from tests.integration.replicas import replicas, run_resting_at_its_app_step
 from tests.sse import Message, read_events, read_until, shape
 
 pytestmark = both_backends
@@ -36,13 +36,8 @@ async def test_a_client_of_a_follower_sees_the_leaders_transitions_live_once_in_
 
 
 async def test_a_client_of_the_leader_sees_what_a_follower_wrote(harness: Harness) -> None:
-    harness.settings = harness.settings.model_copy(update={"poll_interval": 3600.0})  # waits rest for an hour
-    leader, follower = await replicas(harness, 2)
+    leader, follower, run_id = await run_resting_at_its_app_step(harness)  # the run stays live
     try:
-        harness.controllers.unready.add("shop")  # the chain rests at the app step: the run stays live
-        run_id = (await leader.post_run(spec()))["run_id"]
-        await leader.send_event(leader.finish_taskrun(run_id), "successful")
-        await until_run(leader, run_id, lambda run: any(step.due_at for step in run.steps))
         stream = await leader.http.get(f"/runs/{run_id}/events")
         before = await read_until(stream, lambda m: (m["event"], m["step"], m["state"]) == ("step", "app", "running"))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from tekton_runner.models.runs import RunState, StepName
 from tests.databases import both_backends
 from tests.integration.harness import Harness, spec
-from tests.integration.replicas import leadership, replicas, until_run
+from tests.integration.replicas import leadership, replicas, run_resting_at_its_app_step, until_run
 
 pytestmark = both_backends  # replicas on one SQLite file (one host) and on one PostgreSQL
 
@@ -60,13 +60,8 @@ async def test_a_chain_interrupted_by_a_change_of_leader_resumes_on_the_new_one(
 
 
 async def test_a_run_deleted_through_a_follower_stops_the_leaders_chain(harness: Harness) -> None:
-    harness.settings = harness.settings.model_copy(update={"poll_interval": 3600.0})  # waits rest for an hour
-    leader, follower = await replicas(harness, 2)
+    leader, follower, run_id = await run_resting_at_its_app_step(harness)
     try:
-        harness.controllers.unready.add("shop")
-        run_id = (await leader.post_run(spec()))["run_id"]
-        await leader.send_event(leader.finish_taskrun(run_id), "successful")
-        await until_run(leader, run_id, lambda run: any(step.due_at for step in run.steps))  # a step rests
         assert leader.orchestrator.scheduler.active(f"chain:{run_id}")
 
         assert (await follower.http.delete(f"/runs/{run_id}")).status == 200  # the follower removes the objects

@@ -13,6 +13,7 @@ import pytest
 
 from tests.integration.harness import BUILD_NS, Harness, spec
 from tests.integration.pods import put_build_pod, set_container_state
+from tests.integration.replicas import replicas
 
 
 @dataclass
@@ -148,3 +149,18 @@ async def test_redeploy_follow_shows_the_new_run_and_exits_0_without_a_build(har
     assert len(harness.listener.received) == requests
     code, lines, err = await run(harness, "redeploy", "r-0000000000000000")
     assert code == 3 and "no run" in err
+
+
+async def test_submit_follow_through_a_follower_shows_the_steps_the_leader_runs(harness: Harness) -> None:
+    leader, follower = await replicas(harness, 2)
+    try:
+        cli = await Cli.start(follower, "submit", *FLAGS)
+        run_id = await _submitted(cli)
+        await cli.line_starting("build: running")  # the leader's dispatch, seen through the follower
+        await leader.send_event(leader.finish_taskrun(run_id), "successful")
+        code, err = await cli.finish()
+        assert code == 0, (cli.lines, err)
+        assert "app: succeeded" in [line.split(" (")[0] for line in cli.lines]
+        assert cli.lines[-1].startswith(f"run {run_id} succeeded: reachable at 203.0.113.7:")
+    finally:
+        await follower.stop()

@@ -17,7 +17,7 @@ from ..models.ids import RunId
 from ..models.progress import Progress, Subject
 from .database import Database, Watch, to_text
 
-CHANNEL = "tekton_runner_progress"  # notified with the new number when a transition commits
+CHANNEL = "tekton_runner_progress"  # notified (with the run id) when a transition commits
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,7 @@ class SqliteDatabase:
     async def watch(self, channel: str, *, interval: float) -> AsyncIterator[Polling]:
         yield Polling(self.clock, interval)
 
+
 async def _lock_exclusively(connection: aiosqlite.Connection, path: Path | str) -> None:
     try:
         await connection.execute("PRAGMA locking_mode=EXCLUSIVE")

@@ -78,3 +78,32 @@ def files(base: str, greeting: str) -> dict[str, str]:
     migration writes into its table."""
     return {"Dockerfile": DOCKERFILE.format(base=base), "app.py": APP,
             "migrate.py": MIGRATE.replace("{greeting}", json.dumps(greeting))}
+
+
+PLAIN_DOCKERFILE = """FROM {base}
+COPY app.py /app/app.py
+RUN python3 -c "open('/app/built-by', 'w').write('a RUN step')"
+CMD ["python3", "/app/app.py"]
+"""
+
+PLAIN_APP = """import json
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({{"marker": "{marker}", "built_by": open("/app/built-by").read()}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+HTTPServer(("", 8080), Handler).serve_forever()
+"""
+PLAIN_ANSWER_BUILT_BY = "a RUN step"
+
+
+def plain_files(base: str, marker: str) -> dict[str, str]:
+    """An app without dependencies: it answers with `marker` and what its Dockerfile's RUN step wrote."""
+    return {"Dockerfile": PLAIN_DOCKERFILE.format(base=base), "app.py": PLAIN_APP.format(marker=marker)}

@@ -21,6 +21,7 @@ from tests.e2e.conftest import serving
 from tests.e2e.kubeapi import KubeAPI, poll
 from tests.e2e.real_node.conftest import Harbor, RealNode, build_pod_template, ctl_env
 from tests.e2e.real_node.gitserver import commit_repository, serve_git_daemon
+from tests.e2e.real_node.sampleapp import PLAIN_ANSWER_BUILT_BY, plain_files
 from tests.e2e.real_node.test_build_pushes_to_harbor_by_host_name import manifest
 from tests.e2e.real_node.test_zip_and_local_sources_answer_on_the_real_node import APP, answer
 from tests.e2e.runner import Runner
@@ -28,26 +29,6 @@ from tests.e2e.workspace import new_workspace
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
-DOCKERFILE = """FROM {base}
-COPY app.py /app/app.py
-RUN python3 -c "open('/app/built-by', 'w').write('a RUN step')"
-CMD ["python3", "/app/app.py"]
-"""
-SERVER = """import json
-from http.server import BaseHTTPRequestHandler, HTTPServer
-
-
-class Handler(BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = json.dumps({{"marker": "{marker}", "built_by": open("/app/built-by").read()}}).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-HTTPServer(("", 8080), Handler).serve_forever()
-"""
 
 
 async def put(kube: KubeAPI, path: str, obj: dict[str, Any]) -> None:
@@ -89,9 +70,8 @@ async def built_and_answering(runner: Runner, real_node: RealNode, harbor: Harbo
     marker, workspace = f"harbor-{uuid.uuid4().hex[:10]}", new_workspace("harbor")
     served = tmp_path / "served"
     served.mkdir()
-    commit_repository(tmp_path / "work", {
-        "Dockerfile": DOCKERFILE.format(base=harbor.image(real_node.images["python"])),
-        "app.py": SERVER.format(marker=marker)}, served / "app.git")
+    commit_repository(tmp_path / "work", plain_files(harbor.image(real_node.images["python"]), marker),
+                      served / "app.git")
     async with serve_git_daemon(served, real_node.registry.split(":")[0]) as git_url:
         run_id = await runner.post_run({
             "workspace": workspace, "app": {"name": APP, "port": 8080},
@@ -108,7 +88,7 @@ async def built_and_answering(runner: Runner, real_node: RealNode, harbor: Harbo
         endpoint = await resp.json()
     address = endpoint["external"]["address"]
     answered = await poll(f"the app's answer through the external port {address}", lambda: answer(address), 30)
-    assert answered == {"marker": marker, "built_by": "a RUN step"}
+    assert answered == {"marker": marker, "built_by": PLAIN_ANSWER_BUILT_BY}
 
 
 async def test_a_git_run_is_built_by_kaniko_into_harbor_by_host_name_and_answers_on_its_external_port(

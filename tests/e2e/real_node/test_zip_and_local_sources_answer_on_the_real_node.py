@@ -18,37 +18,17 @@ import pytest
 from tests.e2e.conftest import serving
 from tests.e2e.kubeapi import KubeAPI, poll
 from tests.e2e.real_node.conftest import RealNode
+from tests.e2e.real_node.sampleapp import PLAIN_ANSWER_BUILT_BY, plain_files
 from tests.e2e.runner import Runner
 from tests.e2e.workspace import new_workspace
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 APP = "page"
-DOCKERFILE = """FROM {base}
-COPY app.py /app/app.py
-RUN python3 -c "open('/app/built-by', 'w').write('kaniko')"
-CMD ["python3", "/app/app.py"]
-"""
-SERVER = """import json
-from http.server import BaseHTTPRequestHandler, HTTPServer
-
-
-class Handler(BaseHTTPRequestHandler):
-    def do_GET(self):
-        body = json.dumps({{"marker": "{marker}", "built_by": open("/app/built-by").read()}}).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-
-HTTPServer(("", 8080), Handler).serve_forever()
-"""
 
 
 def sources(real_node: RealNode, marker: str) -> dict[str, str]:
-    return {"Dockerfile": DOCKERFILE.format(base=real_node.at_relay("python")),
-            "app.py": SERVER.format(marker=marker)}
+    return plain_files(real_node.at_relay("python"), marker)
 
 
 @pytest.fixture
@@ -102,7 +82,7 @@ async def test_an_uploaded_zip_is_built_and_answers_on_its_external_port(
         "workspace": new_workspace("zip"), "app": {"name": APP, "port": 8080},
         "source": {"type": "zip", "upload_id": upload_id}})
 
-    assert answered == {"marker": marker, "built_by": "kaniko"}
+    assert answered == {"marker": marker, "built_by": PLAIN_ANSWER_BUILT_BY}
 
 
 async def test_a_directory_on_the_runners_host_is_built_and_answers_on_its_external_port(
@@ -117,4 +97,4 @@ async def test_a_directory_on_the_runners_host_is_built_and_answers_on_its_exter
         "workspace": new_workspace("local"), "app": {"name": APP, "port": 8080},
         "source": {"type": "local", "path": str(directory)}})
 
-    assert answered == {"marker": marker, "built_by": "kaniko"}
+    assert answered == {"marker": marker, "built_by": PLAIN_ANSWER_BUILT_BY}

@@ -48,4 +48,7 @@ async def test_submit_follow_of_a_failed_build_exits_non_zero_naming_the_build(
     await settle_held_pods(kube, cluster.build_namespace, "TaskRun", "fail")
     code, lines = await finished(process)
     assert code == 1, "\n".join(lines)
-    assert "failed at step build" in lines[-1], lines
+    # the outcome comes last: its first line names the step, the lines after it the failed step's detail
+    outcome = max(i for i, line in enumerate(lines) if "failed at step build" in line)
+    assert lines[outcome].startswith("run ") and not any(
+        line.startswith("build: ") for line in lines[outcome + 1:]), lines

@@ -16,7 +16,7 @@ from ..models.clock import Clock
 
 
 class Row(Protocol):
-    """A result row: `row["column"]` or `row[0]` (aiosqlite.Row and asyncpg.Record both are)."""
+    """A result row: `row["column"]` or `row[0]` (sqlite3.Row and asyncpg.Record both are)."""
 
     def __getitem__(self, key: str | int, /) -> Any: ...
 
@@ -45,7 +45,15 @@ class Connection(Protocol):
         """Returns the affected row count."""
         ...
 
-    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+    async def write(self, sql: str, params: Iterable[Any] = ()) -> None:
+        """A write whose row count nobody reads. SQLite holds it and sends it with the transaction's next
+        statement or its commit (one trip to its thread for several), so a failure (UniqueViolation) may
+        be raised there, still inside the transaction; PostgreSQL sends it at once."""
+        ...
+
+    async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """One statement for each row; held and sent later, like `write`, on SQLite."""
+        ...
 
     async def serialise(self, name: str) -> None:
         """Holds the named lock until the transaction ends: writers of one sequence take turns."""

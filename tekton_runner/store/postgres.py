@@ -55,6 +55,9 @@ class PostgresConnection:
         except asyncpg.UniqueViolationError as error:
             raise UniqueViolation(str(error)) from error
 
+    async def write(self, sql: str, params: Iterable[Any] = ()) -> None:
+        await self.execute(sql, params)
+
     async def execute_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         try:
             await self._connection.executemany(numbered(sql), [tuple(row) for row in rows])

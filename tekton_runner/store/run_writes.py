@@ -255,7 +255,7 @@ async def _append_progress(connection: Connection, entries: Sequence[Progress], 
                     entry.reason, entry.message, number) for entry, number in numbered])
     for run_id, seq in last.items():  # each run keeps its newest PROGRESS_PER_RUN
         if seq > PROGRESS_PER_RUN:
-            await connection.execute("DELETE FROM progress WHERE run_id = ? AND seq <= ?",
+            await connection.write("DELETE FROM progress WHERE run_id = ? AND seq <= ?",
                                      (run_id, seq - PROGRESS_PER_RUN))
     return [entry for entry, _ in numbered]
 
@@ -263,7 +263,7 @@ async def _append_progress(connection: Connection, entries: Sequence[Progress], 
 async def _insert(connection: Connection, into: str, rows: Sequence[tuple[object, ...]]) -> None:
     """The rows in one INSERT statement (one round trip, where executemany sends a statement per row)."""
     values = ", ".join([f"({placeholders(len(rows[0]))})"] * len(rows))
-    await connection.execute(f"INSERT INTO {into} VALUES {values}", [value for row in rows for value in row])
+    await connection.write(f"INSERT INTO {into} VALUES {values}", [value for row in rows for value in row])
 
 
 async def _refuse_used_key(reader: Connection | Database, idempotency_key: str | None) -> None:
@@ -276,10 +276,10 @@ async def _refuse_used_key(reader: Connection | Database, idempotency_key: str |
 
 
 async def _write_step(connection: Connection, run_id: RunId, step: Step, now: datetime) -> None:
-    await connection.execute(
+    await connection.write(
         "UPDATE steps SET state = ?, reason = ?, message = ?, started_at = ?, finished_at = ?,"
         " attempts = ?, due_at = ? WHERE run_id = ? AND name = ?", _step_row(run_id, step))
-    await connection.execute("UPDATE runs SET updated_at = ? WHERE id = ?", (to_text(now), run_id))
+    await connection.write("UPDATE runs SET updated_at = ? WHERE id = ?", (to_text(now), run_id))
 
 
 def _step_row(run_id: RunId, step: Step) -> tuple[object, ...]:

@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
 
 class SchemaTooNew(RuntimeError):
     """The database was written by a newer tekton-runner; this one cannot know what its columns mean."""
@@ -183,29 +181,29 @@ def _refuse_newer(current: int, migrations: Sequence[Migration], where: str) -> 
         )
 
 
-async def schema_version(connection: aiosqlite.Connection) -> int:
-    async with connection.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
+def schema_version(connection: sqlite3.Connection) -> int:
+    row = connection.execute("PRAGMA user_version").fetchone()
     return int(row[0]) if row is not None else 0
 
 
-async def migrate_sqlite(connection: aiosqlite.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
-    """Applies every migration above the database's version in order; returns the version reached."""
-    current = await schema_version(connection)
+def migrate_sqlite(connection: sqlite3.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Applies every migration above the database's version in order; returns the version reached. Blocks:
+    called on the store's own thread (sqlite.py)."""
+    current = schema_version(connection)
     _refuse_newer(current, migrations, "TEKTON_RUNNER_DATABASE")
     for migration in migrations:
         if migration.version <= current:
             continue
-        await connection.execute("BEGIN IMMEDIATE")
+        connection.execute("BEGIN IMMEDIATE")
         try:
             for statement in migration.statements():
-                await connection.execute(statement)
+                connection.execute(statement)
             # PRAGMA takes no parameters; the version is an int from this module.
-            await connection.execute(f"PRAGMA user_version = {int(migration.version)}")
+            connection.execute(f"PRAGMA user_version = {int(migration.version)}")
         except BaseException:
-            await connection.rollback()
+            connection.rollback()
             raise
-        await connection.commit()
+        connection.commit()
         current = migration.version
     return current
 

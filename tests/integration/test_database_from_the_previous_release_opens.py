@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
 from tekton_runner.store.apps import AppStore
@@ -148,18 +148,17 @@ async def test_a_database_from_a_newer_release_is_refused(tmp_path: Path) -> Non
             pass
 
 
-async def test_a_failing_migration_leaves_the_database_at_its_version(tmp_path: Path) -> None:
+def test_a_failing_migration_leaves_the_database_at_its_version(tmp_path: Path) -> None:
     broken = (*MIGRATIONS, Migration(MIGRATIONS[-1].version + 1, "half done", """
         CREATE TABLE half (id TEXT PRIMARY KEY);
         INSERT INTO no_such_table VALUES (1);
     """))
-    async with aiosqlite.connect(tmp_path / "state.sqlite3") as connection:
-        assert await migrate(connection) == MIGRATIONS[-1].version
+    with contextlib.closing(sqlite3.connect(tmp_path / "state.sqlite3")) as connection:
+        assert migrate(connection) == MIGRATIONS[-1].version
         with pytest.raises(sqlite3.OperationalError, match="no_such_table"):
-            await migrate(connection, broken)
-        assert await schema_version(connection) == MIGRATIONS[-1].version
-        async with connection.execute("SELECT name FROM sqlite_master WHERE name = 'half'") as cursor:
-            assert await cursor.fetchall() == []
+            migrate(connection, broken)
+        assert schema_version(connection) == MIGRATIONS[-1].version
+        assert connection.execute("SELECT name FROM sqlite_master WHERE name = 'half'").fetchall() == []
 
 
 def test_migrations_are_numbered_from_one_without_gaps() -> None:

@@ -76,14 +76,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measured(url: str, requests: int, concurrency: int, server: subprocess.Popen[bytes]) -> dict[str, Any]:
-    """`load`, with the server's CPU time per request (less moved by other work on the machine than rates)."""
-    before = cpu_seconds(server.pid)
+def measured(url: str | list[str], requests: int, concurrency: int, *servers: subprocess.Popen[bytes]
+             ) -> dict[str, Any]:
+    """`load`, with the servers' CPU time per request (less moved by other work on the machine than rates)."""
+    def spent() -> float:
+        return sum(cpu_seconds(server.pid) for server in servers)
+
+    before = spent()
     figures = asyncio.run(load(url, requests, concurrency))
-    return {**figures, "server_cpu_ms_per_request": 1000 * (cpu_seconds(server.pid) - before) / requests}
+    return {**figures, "server_cpu_ms_per_request": 1000 * (spent() - before) / requests}
 
 
-async def load(url: str, requests: int, concurrency: int) -> dict[str, Any]:
+async def load(url: str | list[str], requests: int, concurrency: int) -> dict[str, Any]:
+    """`requests` POSTs from `concurrency` clients; with several URLs (replicas behind a load balancer), the
+    clients are spread over them in turn."""
+    urls = [url] if isinstance(url, str) else url
     latencies: list[float] = []
     errors = 0
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -91,7 +98,7 @@ async def load(url: str, requests: int, concurrency: int) -> dict[str, Any]:
         queue.put_nowait(index)
     payload = json.dumps(RUN_BODY).encode()
 
-    async def worker(session: aiohttp.ClientSession) -> None:
+    async def worker(session: aiohttp.ClientSession, url: str) -> None:
         nonlocal errors
         while not queue.empty():
             queue.get_nowait()
@@ -105,7 +112,7 @@ async def load(url: str, requests: int, concurrency: int) -> dict[str, Any]:
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
         started = time.perf_counter()
-        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+        await asyncio.gather(*(worker(session, urls[number % len(urls)]) for number in range(concurrency)))
         elapsed = time.perf_counter() - started
     latencies.sort()
     return {
@@ -185,11 +192,13 @@ def main() -> None:
     python = sys.executable
     with tempfile.TemporaryDirectory() as scratch:
         kubeconfig = Path(scratch) / "kubeconfig"
-        el_port, echo_port = free_port(), free_port()
+        el_port, echo_ports = free_port(), [free_port(), free_port()]
         with process([python, "-m", "bench.api.stubs", "--el-port", str(el_port), "--kubeconfig", str(kubeconfig)]), \
-                process([python, "-m", "bench.api.echo", "--port", str(echo_port)]) as echo_server:
-            wait_listening(el_port)
-            wait_listening(echo_port)
+                process([python, "-m", "bench.api.echo", "--port", str(echo_ports[0])]) as echo_server, \
+                process([python, "-m", "bench.api.echo", "--port", str(echo_ports[1])]) as second_echo:
+            for port in (el_port, *echo_ports):
+                wait_listening(port)
+            echo_urls = [f"http://127.0.0.1:{port}/run" for port in echo_ports]
 
             def runner_env(name: str, port: int) -> dict[str, str]:
                 return {"TEKTON_RUNNER_DATA_DIR": str(Path(scratch) / name),
@@ -201,28 +210,54 @@ def main() -> None:
                         "TEKTON_RUNNER_DISPATCH_MIN_WINDOW": "100000",
                         "TEKTON_RUNNER_PUBLIC_URL": f"http://127.0.0.1:{port}"}
 
+            def paired(urls: list[str], *servers: subprocess.Popen[bytes], echoes: int = 1) -> dict[str, Any]:
+                """The bare handler (on as many processes as the runner has) measured just before the runner,
+                so that both meet the same machine; the runner's figures with its ratio to that baseline."""
+                asyncio.run(load(echo_urls[:echoes], 200, args.concurrency))  # warm-up
+                asyncio.run(load(urls, 200, args.concurrency))
+                asyncio.run(drained(urls[0]))
+                baseline = measured(echo_urls[:echoes], args.requests, args.concurrency,
+                                    *(echo_server, second_echo)[:echoes])
+                started = time.perf_counter()
+                runner = measured(urls, args.requests, args.concurrency, *servers)
+                runner["all_sent_s"] = asyncio.run(drained(urls[0])) - started
+                return {"baseline": baseline, "runner": runner, "ratio_rps": runner["rps"] / baseline["rps"]}
+
             runner_port = free_port()
             with process(runner_argv(python, runner_port, kubeconfig), env=runner_env("sqlite", runner_port)) as server:
                 wait_listening(runner_port)
-                asyncio.run(load(f"http://127.0.0.1:{echo_port}/run", 200, args.concurrency))  # warm-up
-                asyncio.run(load(f"http://127.0.0.1:{runner_port}/run", 200, args.concurrency))
-                echo = measured(f"http://127.0.0.1:{echo_port}/run", args.requests, args.concurrency, echo_server)
-                runner = measured(f"http://127.0.0.1:{runner_port}/run", args.requests, args.concurrency, server)
+                on_sqlite = paired([f"http://127.0.0.1:{runner_port}/run"], server)
                 chain = asyncio.run(chain_start_latency(f"http://127.0.0.1:{runner_port}", args.events, kubeconfig))
-            # The same runner on a PostgreSQL server of its own (Debian's package), loaded the same way.
+            # The same runner on a PostgreSQL server of its own (Debian's package), loaded the same way; then two
+            # replicas on that database (one elected leader, as deploy/ runs them), the clients spread over both
+            # as a Service would spread them.
             with running_postgres() as database_url:
-                pg_port = free_port()
-                env = {**runner_env("postgres", pg_port), "TEKTON_RUNNER_DATABASE_URL": database_url}
-                with process(runner_argv(python, pg_port, kubeconfig), env=env) as pg_server:
-                    wait_listening(pg_port)
-                    asyncio.run(load(f"http://127.0.0.1:{pg_port}/run", 200, args.concurrency))  # warm-up
-                    on_postgres = measured(f"http://127.0.0.1:{pg_port}/run", args.requests, args.concurrency,
-                                           pg_server)
+                ports = [free_port(), free_port()]
+                envs = [{**runner_env(f"postgres-{number}", port), "TEKTON_RUNNER_DATABASE_URL": database_url,
+                         "TEKTON_RUNNER_LEADER_ELECTION": "true", "TEKTON_RUNNER_LEASE_NAMESPACE": "tekton-runner",
+                         "TEKTON_RUNNER_LEASE_IDENTITY": f"replica-{number}", "TEKTON_RUNNER_FORWARD": "false"}
+                        for number, port in enumerate(ports)]
+                urls = [f"http://127.0.0.1:{port}/run" for port in ports]
+                with process(runner_argv(python, ports[0], kubeconfig), env=envs[0]) as first:
+                    wait_listening(ports[0])
+                    on_postgres = paired(urls[:1], first)
+                    with process(runner_argv(python, ports[1], kubeconfig), env=envs[1]) as second:
+                        wait_listening(ports[1])
+                        two_replicas = paired(urls, first, second, echoes=2)
     report({
-        "baseline_echo": echo, "runner_post_run": runner,
-        "ratio_rps": runner["rps"] / echo["rps"], "event_to_chain_start": chain,
-        "runner_post_run_postgres": on_postgres, "ratio_rps_postgres": on_postgres["rps"] / echo["rps"],
+        "sqlite": on_sqlite, "postgres": on_postgres, "postgres_two_replicas": two_replicas,
+        "event_to_chain_start": chain,
     }, args.json)
+
+
+async def drained(url: str) -> float:
+    """Waits until no run is `pending` (every build request sent); returns the perf_counter time then."""
+    async with aiohttp.ClientSession() as session:
+        while True:
+            async with session.get(url.replace("/run", "/runs"), params={"state": "pending", "limit": "1"}) as response:
+                if not (await response.json())["runs"]:
+                    return time.perf_counter()
+            await asyncio.sleep(0.01)
 
 
 if __name__ == "__main__":

@@ -98,6 +98,7 @@ def control_routes(fake: FakeKubeApi) -> list[web.RouteDef]:
 async def main(el_port: int, kubeconfig: Path) -> None:
     async with FakeKubeApi() as fake:
         fake.add_namespace(BUILD_NS)
+        fake.add_namespace("tekton-runner")  # where replicas elect their leader with a Lease
         fake.write_kubeconfig(kubeconfig)
         runner = web.AppRunner(listener_app(fake), access_log=None)
         await runner.setup()

@@ -192,11 +192,13 @@ def main() -> None:
     python = sys.executable
     with tempfile.TemporaryDirectory() as scratch:
         kubeconfig = Path(scratch) / "kubeconfig"
-        el_port, echo_ports = free_port(), [free_port(), free_port()]
+        el_port, echo_ports, relay_port = free_port(), [free_port(), free_port()], free_port()
         with process([python, "-m", "bench.api.stubs", "--el-port", str(el_port), "--kubeconfig", str(kubeconfig)]), \
                 process([python, "-m", "bench.api.echo", "--port", str(echo_ports[0])]) as echo_server, \
-                process([python, "-m", "bench.api.echo", "--port", str(echo_ports[1])]) as second_echo:
-            for port in (el_port, *echo_ports):
+                process([python, "-m", "bench.api.echo", "--port", str(echo_ports[1])]) as second_echo, \
+                process([python, "-m", "bench.api.echo", "--port", str(relay_port),
+                         "--forward", f"http://127.0.0.1:{el_port}/"]) as relay_server:
+            for port in (el_port, *echo_ports, relay_port):
                 wait_listening(port)
             echo_urls = [f"http://127.0.0.1:{port}/run" for port in echo_ports]
 
@@ -227,6 +229,12 @@ def main() -> None:
             with process(runner_argv(python, runner_port, kubeconfig), env=runner_env("sqlite", runner_port)) as server:
                 wait_listening(runner_port)
                 on_sqlite = paired([f"http://127.0.0.1:{runner_port}/run"], server)
+                # The floor of any design that sends Tekton one request per run: the bare handler that also
+                # forwards each body to the EventListener stand-in.
+                relay_url = f"http://127.0.0.1:{relay_port}/run"
+                asyncio.run(load(relay_url, 200, args.concurrency))  # warm-up
+                on_sqlite["handler_and_eventlistener_call"] = measured(relay_url, args.requests, args.concurrency,
+                                                                     relay_server)
                 chain = asyncio.run(chain_start_latency(f"http://127.0.0.1:{runner_port}", args.events, kubeconfig))
             # The same runner on a PostgreSQL server of its own (Debian's package), loaded the same way; then two
             # replicas on that database (one elected leader, as deploy/ runs them), the clients spread over both

@@ -1,7 +1,7 @@
 """POST /run throughput, latency and server CPU time per request against a bare aiohttp echo, on SQLite and
 on PostgreSQL, and event-to-chain-start latency.
 
-Usage: python -m bench.api.run [--requests 2000] [--concurrency 16] [--events 200] [--json out.json]
+Usage: python -m bench.api.run [--requests 2000] [--concurrency 16] [--events 100] [--json out.json]
 Every server runs in its own process on 127.0.0.1; the load generator is this process. PostgreSQL is a
 throwaway server started the way the tests start theirs (tests/postgres.py, Debian's postgresql package).
 """
@@ -124,37 +124,58 @@ async def load(url: str | list[str], requests: int, concurrency: int) -> dict[st
 
 
 async def chain_start_latency(base: str, events: int, kubeconfig: Path) -> dict[str, Any]:
-    """POST a successful TaskRun event; latency = the dependency step's recorded start minus the send time."""
-    samples: list[float] = []
+    """`events` builds finishing at once: their TaskRuns marked Succeeded, then every Tekton event sent
+    together; latency = each run's dependency step's recorded start minus the moment its event was sent."""
     async with aiohttp.ClientSession() as session:
+        run_ids = []
         for index in range(events):
             # A distinct app per event: chains of one app run one at a time by design.
             body = {**RUN_BODY, "app": {"name": f"shop{index}", "port": 8080}}
             async with session.post(f"{base}/run", json=body) as response:
-                run_id = (await response.json())["run_id"]
+                run_ids.append((await response.json())["run_id"])
+        for run_id in run_ids:
             await wait_building(session, base, run_id)  # the answer came before the EventListener's
-            taskrun = {"metadata": {"name": f"build-{run_id}", "namespace": "tekton-pipelines", "uid": run_id,
-                                    "labels": {"tekton-runner.io/run-id": run_id}},
-                       "status": {"completionTime": "2026-11-26T10:00:00Z", "conditions": [
-                           {"type": "Succeeded", "status": "True", "reason": "Succeeded"}]}}
-            await _set_taskrun_status(session, kubeconfig, run_id, taskrun["status"])
-            headers = {"Ce-Id": run_id, "Ce-Specversion": "1.0", "Ce-Source": "bench",
-                       "Ce-Type": "dev.tekton.event.taskrun.successful.v1", "Content-Type": "application/json"}
-            sent = datetime.now(UTC)
-            async with session.post(f"{base}/cloudevents", json={"taskRun": taskrun}, headers=headers) as response:
-                assert response.status == 202, await response.text()
-            while True:
-                async with session.get(f"{base}/runs/{run_id}") as response:
-                    run = await response.json()
-                step = next(s for s in run["steps"] if s["name"] == "dependency")
-                if step["started_at"]:
-                    samples.append((datetime.fromisoformat(step["started_at"]) - sent).total_seconds())
-                    break
-                await asyncio.sleep(0.002)
+            await _set_taskrun_status(session, kubeconfig, run_id, {
+                "completionTime": "2026-11-26T10:00:00Z",
+                "conditions": [{"type": "Succeeded", "status": "True", "reason": "Succeeded"}]})
+        sent = dict(zip(run_ids, await asyncio.gather(*(_send_succeeded(session, base, run_id)
+                                                            for run_id in run_ids)), strict=True))
+        samples = [(started - sent[run_id]).total_seconds()
+                   for run_id, started in (await _chain_starts(session, base, run_ids)).items()]
     samples.sort()
     return {"events": events, "p50_ms": 1000 * statistics.median(samples),
             "p99_ms": 1000 * samples[min(len(samples) - 1, int(len(samples) * 0.99))],
             "max_ms": 1000 * samples[-1]}
+
+
+async def _send_succeeded(session: aiohttp.ClientSession, base: str, run_id: str) -> datetime:
+    """Tekton's `successful` event for the run's TaskRun, as its CloudEvents sink sends it; returns when."""
+    taskrun = {"metadata": {"name": f"build-{run_id}", "namespace": "tekton-pipelines", "uid": run_id,
+                            "labels": {"tekton-runner.io/run-id": run_id}},
+               "status": {"completionTime": "2026-11-26T10:00:00Z",
+                          "conditions": [{"type": "Succeeded", "status": "True", "reason": "Succeeded"}]}}
+    headers = {"Ce-Id": run_id, "Ce-Specversion": "1.0", "Ce-Source": "bench",
+               "Ce-Type": "dev.tekton.event.taskrun.successful.v1", "Content-Type": "application/json"}
+    sent = datetime.now(UTC)
+    async with session.post(f"{base}/cloudevents", json={"taskRun": taskrun}, headers=headers) as response:
+        assert response.status == 202, await response.text()
+    return sent
+
+
+async def _chain_starts(session: aiohttp.ClientSession, base: str, run_ids: list[str]) -> dict[str, datetime]:
+    """When each run's chain started (its dependency step's recorded start), read once all have started."""
+    started: dict[str, datetime] = {}
+    while len(started) < len(run_ids):
+        for run_id in run_ids:
+            if run_id in started:
+                continue
+            async with session.get(f"{base}/runs/{run_id}") as response:
+                run = await response.json()
+            step = next(s for s in run["steps"] if s["name"] == "dependency")
+            if step["started_at"]:
+                started[run_id] = datetime.fromisoformat(step["started_at"])
+        await asyncio.sleep(0.05)
+    return started
 
 
 async def wait_building(session: aiohttp.ClientSession, base: str, run_id: str) -> None:
@@ -186,7 +207,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--events", type=int, default=200)
+    parser.add_argument("--events", type=int, default=100, help="builds finishing at once")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     python = sys.executable
@@ -226,7 +247,10 @@ def main() -> None:
                 return {"baseline": baseline, "runner": runner, "ratio_rps": runner["rps"] / baseline["rps"]}
 
             runner_port = free_port()
-            with process(runner_argv(python, runner_port, kubeconfig), env=runner_env("sqlite", runner_port)) as server:
+            # As many chains at once as builds finish together, so the figure is the runner's own delay and
+            # not the queue behind TEKTON_RUNNER_CHAIN_CONCURRENCY.
+            sqlite_env = {**runner_env("sqlite", runner_port), "TEKTON_RUNNER_CHAIN_CONCURRENCY": str(args.events)}
+            with process(runner_argv(python, runner_port, kubeconfig), env=sqlite_env) as server:
                 wait_listening(runner_port)
                 on_sqlite = paired([f"http://127.0.0.1:{runner_port}/run"], server)
                 # The floor of any design that sends Tekton one request per run: the bare handler that also

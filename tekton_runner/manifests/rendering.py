@@ -14,6 +14,9 @@ from markupsafe import Markup
 
 KubeObject = dict[str, Any]
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+# libyaml's safe loader where PyYAML was built with it (its wheels are): the same documents as the pure-Python
+# SafeLoader, which took over a third of the CPU of 100 chains starting together (docs/benchmarks.md).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ManifestError(Exception):
@@ -99,7 +102,7 @@ class Renderer:
         except jinja2.TemplateError as error:
             raise ManifestError(f"{template}: {error}") from error
         try:
-            documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
+            documents = [doc for doc in yaml.load_all(text, Loader=_LOADER) if doc is not None]
         except yaml.YAMLError as error:
             raise ManifestError(f"{template}: rendered output is not YAML: {error}") from error
         return [_check(doc, template) for doc in documents]

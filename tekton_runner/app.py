@@ -231,7 +231,7 @@ def create_app(
             if settings.leader_election:
                 # every replica: its clients follow runs whose transitions the leader writes
                 relay = Relay(ProgressFeed(database), ctx.status.hub, interval=settings.handover_seconds,
-                              registry=app[REGISTRY])
+                              notifies=settings.database_url is not None, registry=app[REGISTRY])
                 scheduler.spawn("relay", relay.serve_forever, limited=False, daemon=True)
                 handover = Handover(orchestrator, ProgressFeed(database))
                 leadership.add("handover", lambda: handover.serve_forever(settings.handover_seconds))

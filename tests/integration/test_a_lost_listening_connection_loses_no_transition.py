@@ -80,7 +80,7 @@ async def two_replicas(server_url: str, tmp_path: Path) -> AsyncIterator[Replica
         async with (open_database(url=url, path=tmp_path / "unused") as leader_db,
                     open_database(url=url, path=tmp_path / "unused") as follower_db):
             hub, registry = ProgressHub(), CollectorRegistry()
-            relay = Relay(ProgressFeed(follower_db), hub, interval=INTERVAL, registry=registry)
+            relay = Relay(ProgressFeed(follower_db), hub, interval=INTERVAL, notifies=True, registry=registry)
             scheduler.spawn("relay", lambda: relay.serve_forever(after=0), limited=False, daemon=True)
             replicas = Replicas(admin, name, StatusWriter(leader_db, Metrics.create(CollectorRegistry())), hub,
                                 registry)

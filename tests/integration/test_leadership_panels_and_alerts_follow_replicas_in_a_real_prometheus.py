@@ -101,7 +101,7 @@ async def test_one_leader_is_seen_then_followed_and_none_or_two_leaders_are_aler
     rogue: Harness | None = None
     try:
         async with running_prometheus(tmp_path) as prometheus:
-            prometheus.scrape(*(instance(replica) for replica in (first, second, third)))
+            prometheus.scrape(a, b, c)
             # exactly one leader, the one that holds the Lease; the others report 0; every replica listens
             await until_seen(prometheus, "replica-0 leading", {a: 1, b: 0, c: 0}, 1, INACTIVE)
             everyone_listening = {a: 1.0, b: 1.0, c: 1.0}

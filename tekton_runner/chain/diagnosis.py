@@ -35,6 +35,14 @@ _ADVICE = {
     Problem.CRASH_LOOPING: f"see {DOCS}#the-app-keeps-crashing",
 }
 
+# A failure no pod status tells of: the app is ready, but its NodePort does not accept a connection from the
+# runner's host (the forward step, within TEKTON_RUNNER_REACH_TIMEOUT). One fixed reason, so it stays bounded.
+APP_NOT_REACHABLE = "AppNotReachable"
+NOT_REACHABLE_ADVICE = (
+    "check that kube-proxy runs on that node and that nothing between this host and the node drops the "
+    "connection (a firewall, TEKTON_RUNNER_NODE_ADDRESS naming an address this host cannot reach); see "
+    f"{DOCS}#the-app-is-ready-but-its-nodeport-does-not-answer")
+
 
 @dataclass(frozen=True)
 class Diagnosis:

@@ -11,7 +11,7 @@ from .errors import (
 )
 from .kernel import DnatRule, KernelCounts, KernelPathError, NftDnat
 from .metrics import ForwardCollector, register_metrics
-from .relaying import EngineName, RelayOptions, probe
+from .relaying import EngineName, RelayOptions, connect_error, probe
 from .stats import Address, MappingId, MappingState, MappingStats, PathName
 from .table import ForwardTable
 
@@ -35,6 +35,7 @@ __all__ = [
     "PathName",
     "PortUnavailable",
     "RelayOptions",
+    "connect_error",
     "main",
     "parse_address",
     "probe",

@@ -1,4 +1,5 @@
-"""Serves one accepted client (connect to the target, run an engine, idle timeout); probe() for /endpoint."""
+"""Serves one accepted client (connect to the target, run an engine, idle timeout); probe() for /endpoint,
+connect_error() for the forward step."""
 
 from __future__ import annotations
 
@@ -85,13 +86,23 @@ async def connect_target(target: Address) -> socket.socket:
 
 async def probe(host: str, port: int, timeout: float = 1.0) -> bool:
     """True when a TCP connection to host:port completes within `timeout` seconds; closes it at once."""
+    return await connect_error(host, port, timeout) is None
+
+
+async def connect_error(host: str, port: int, timeout: float = 1.0) -> str | None:
+    """Why a TCP connection to host:port, opened as the relay opens its target's, did not complete within
+    `timeout` seconds (`Connection refused`, `timed out after 2s`); None when it did (it is closed at once)."""
     try:
         async with asyncio.timeout(timeout):
             sock = await connect_target(Address(host, port))
-    except (OSError, TimeoutError):
-        return False
+    except TimeoutError:
+        return f"timed out after {timeout:g}s"
+    except socket.gaierror as exc:  # its errno is the resolver's code, which os.strerror does not know
+        return f"cannot resolve {host}: {exc.strerror}"
+    except OSError as exc:
+        return _describe(exc)
     sock.close()
-    return True
+    return None
 
 
 def _describe(exc: OSError) -> str:

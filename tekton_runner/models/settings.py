@@ -238,6 +238,9 @@ class Settings(BaseSettings):
     dispatch_retry_max_delay: float = Field(default=30.0, ge=0)
     ready_timeout: float = 300.0  # dependency / migration / app readiness
     poll_interval: float = 2.0  # how often readiness is read back from the cluster
+    # The forward step waits at most this long for the app's NodePort to accept a TCP connection from this
+    # host before the run succeeds (kube-proxy programs it a moment after the app turns ready); 0: no check.
+    reach_timeout: float = Field(default=30.0, ge=0)
     external_port_range: PortRange = (18000, 18999)
     node_address: OptionalText = None  # override for the workspace node address behind NodePorts
     # Dependency images (models/dependencies.py names each kind's field); Docker Hub ones go through the mirror.

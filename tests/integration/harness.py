@@ -239,6 +239,8 @@ async def harness(fake_kube: FakeKubeApi, tmp_path: Path, database_url: str | No
         public_url="http://runner.test:8088", build_namespace=BUILD_NS, poll_interval=0.001, ready_timeout=5.0,
         local_roots=(tmp_path / "src",), node_address="127.0.0.1", shutdown_grace=0.0,
         forward_listen_host="127.0.0.1", database_url=database_url,
+        # the fake API's NodePorts have nothing behind them unless a test starts a server there (reach_timeout=…)
+        reach_timeout=0.0,
     )
     harness = Harness(fake_kube, listener, controllers, settings)
     await harness.start()

@@ -46,6 +46,9 @@ class Runner:
             # short loops so that recovery paths finish within a test's time
             "TEKTON_RUNNER_RESYNC_SECONDS": "2", "TEKTON_RUNNER_POLL_INTERVAL": "0.3",
             "TEKTON_RUNNER_READY_TIMEOUT": "120",
+            # the kwok tier: kwok's NodePorts never answer, so the forward step must not wait for them (the
+            # real tier sets its own bound)
+            "TEKTON_RUNNER_REACH_TIMEOUT": "0",
             **(settings or {}),  # what a tier sets differently
         }
         self._proc: asyncio.subprocess.Process | None = None

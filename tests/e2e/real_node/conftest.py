@@ -116,6 +116,8 @@ def real_tier(cluster: Cluster, real_node: RealNode, tmp_path_factory: pytest.Te
         "TEKTON_RUNNER_FORWARD_LISTEN_HOST": "127.0.0.1",
         # first pulls of the postgres image and its first initdb take longer than the kwok tier's wait
         "TEKTON_RUNNER_READY_TIMEOUT": "300",
+        # the node's NodePorts answer: a run succeeds only once its NodePort accepts connections (the default)
+        "TEKTON_RUNNER_REACH_TIMEOUT": "30",
     }
 
 

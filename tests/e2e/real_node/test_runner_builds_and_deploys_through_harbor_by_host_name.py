@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import serving
-from tests.e2e.kubeapi import KubeAPI, poll
+from tests.e2e.kubeapi import KubeAPI
 from tests.e2e.real_node.conftest import Harbor, RealNode, build_pod_template, ctl_env
 from tests.e2e.real_node.gitserver import commit_repository, serve_git_daemon
 from tests.e2e.real_node.sampleapp import PLAIN_ANSWER_BUILT_BY, plain_files
@@ -78,16 +78,13 @@ async def built_and_answering(runner: Runner, real_node: RealNode, harbor: Harbo
             "source": {"type": "git", "url": f"{git_url}/app.git", "revision": "main"}})
         run = await runner.wait_terminal(run_id, within=600)
     assert run["state"] == "succeeded", f"{run}\n{await runner.log_tail()}"
+    answered = await answer(run["endpoint"]["external"])  # once, right after `succeeded`
 
     # pushed to Harbor by host name: the run's digest is the one Harbor serves the robot account over TLS
     assert run["image"].startswith(f"{harbor.address}/library/"), run["image"]
     status, digest = await manifest(harbor, f"library/{workspace}-{APP}", run_id, auth=True)
     assert (status, digest) == (200, run["digest"])
 
-    async with runner.session.get(f"{runner.base_url}/endpoint", params={"workspace": workspace, "app": APP}) as resp:
-        endpoint = await resp.json()
-    address = endpoint["external"]["address"]
-    answered = await poll(f"the app's answer through the external port {address}", lambda: answer(address), 30)
     assert answered == {"marker": marker, "built_by": PLAIN_ANSWER_BUILT_BY}
 
 

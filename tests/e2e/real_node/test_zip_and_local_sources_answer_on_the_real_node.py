@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from tests.e2e.conftest import serving
-from tests.e2e.kubeapi import KubeAPI, poll
+from tests.e2e.kubeapi import KubeAPI
 from tests.e2e.real_node.conftest import RealNode
 from tests.e2e.real_node.sampleapp import PLAIN_ANSWER_BUILT_BY, plain_files
 from tests.e2e.runner import Runner
@@ -45,25 +45,25 @@ async def bridged_runner(real_tier: dict[str, str], real_node: RealNode, kube: K
         yield served
 
 
-async def answer(address: str) -> dict[str, Any] | None:
-    try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session, \
-                session.get(f"http://{address}/") as resp:
-            return dict(await resp.json(content_type=None)) if resp.status == 200 else None
-    except aiohttp.ClientError:  # the NodePort is programmed a moment after the app turns ready
-        return None
+async def answer(address: str) -> dict[str, Any]:
+    """One GET of the external address: a run is `succeeded` only once its NodePort accepts connections, so
+    the first request after it must be answered (no retry)."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session, \
+            session.get(f"http://{address}/") as resp:
+        assert resp.status == 200, f"GET http://{address}/: {resp.status} {await resp.text()}"
+        return dict(await resp.json(content_type=None))
 
 
 async def deployed_answer(runner: Runner, body: dict[str, Any]) -> dict[str, Any]:
     run_id = await runner.post_run(body)
     run = await runner.wait_terminal(run_id, within=600)
     assert run["state"] == "succeeded", f"{run}\n{await runner.log_tail()}"
+    answered = await answer(run["endpoint"]["external"])  # at once, before anything else
     async with runner.session.get(f"{runner.base_url}/endpoint",
                                   params={"workspace": body["workspace"], "app": APP}) as resp:
         endpoint = await resp.json()
-    assert endpoint["run_id"] == run_id, endpoint
-    address = endpoint["external"]["address"]
-    return await poll(f"the app's answer through the external port {address}", lambda: answer(address), 30)
+    assert endpoint["run_id"] == run_id and endpoint["external"]["address"] == run["endpoint"]["external"], endpoint
+    return answered
 
 
 async def test_an_uploaded_zip_is_built_and_answers_on_its_external_port(

@@ -1,8 +1,8 @@
 """A run is `succeeded` only once its app's NodePort accepts a TCP connection from the runner's host, so the
 external address answers the first request sent right after: the forward step waits (saying for what) while
 the NodePort refuses, fails with `forward:AppNotReachable` when it never answers, and tries nothing with
-TEKTON_RUNNER_REACH_TIMEOUT=0. The NodePort is a port on this host that is bound but not listening until the
-test makes it listen."""
+TEKTON_RUNNER_REACH_TIMEOUT=0. The resync's restoration of a live app re-publishes without waiting. The
+NodePort is a port on this host that is bound but not listening until the test makes it listen."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.databases import both_backends
+from tests.fakes.clock import FakeClock
 from tests.integration.harness import Harness, spec
 
 pytestmark = both_backends
@@ -113,3 +114,26 @@ async def test_with_the_setting_0_nothing_is_tried_and_the_run_succeeds(
     assert step(run, "forward")["message"].endswith("(not tried: TEKTON_RUNNER_REACH_TIMEOUT is 0)")
     with pytest.raises(ConnectionRefusedError):  # the NodePort still refuses: the run did not wait for it
         await asyncio.open_connection("127.0.0.1", node_port.getsockname()[1])
+
+
+async def test_restoring_a_live_app_publishes_its_port_again_without_waiting_for_the_nodeport(
+        harness: Harness, node_port: socket.socket) -> None:
+    clock = FakeClock()
+    harness.clock = clock
+    await harness.stop()
+    await harness.start(reach_timeout=30.0)
+    server = await asyncio.start_server(greet, sock=node_port)
+    try:
+        await harness.run_to_success(spec(**PLAIN))
+    finally:
+        server.close()
+        await server.wait_closed()
+    # a minute later the app's Deployment is deleted by hand; its NodePort has nothing behind it until new
+    # pods are ready, and the forward step started longer ago than the bound
+    clock.advance(60.0)
+    harness.fake.store.delete(harness.fake.registry.resolve("deployments"), "ws-demo", "shop")
+
+    await harness.orchestrator.resync()
+
+    assert harness.fake.get_object("deployments", "shop", "ws-demo") is not None
+    assert harness.registry.get_sample_value("tekton_runner_restores_total") == 1

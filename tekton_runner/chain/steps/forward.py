@@ -10,7 +10,7 @@ from typing import Any
 from ...forwarding import ForwardError, PortUnavailable, connect_error
 from ...kube import Kube
 from ...models.clock import Clock
-from ...models.runs import Endpoint, Run, Step
+from ...models.runs import Endpoint, Run, Step, StepState
 from ...models.settings import Settings
 from ...store.ports import PortMapping, PortRangeExhausted, PortTaken
 from .. import naming
@@ -62,6 +62,8 @@ async def expose(ctx: ChainContext, run: Run, step: Step) -> StepOutcome:
         )
         await ctx.status.endpoint_set(run.id, endpoint)
     mapped = f"{endpoint.external} -> {endpoint.host_local}"
+    if step.state is StepState.SUCCEEDED:  # re-applied by the resync's restoration, which waits for nothing
+        return StepOutcome.done("Mapped", mapped)
     if ctx.settings.reach_timeout <= 0:
         return StepOutcome.done("Mapped", f"{mapped} (not tried: TEKTON_RUNNER_REACH_TIMEOUT is 0)")
     waiting = await reach(run, step, host, port, settings=ctx.settings, clock=ctx.clock)

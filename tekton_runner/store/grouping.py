@@ -8,7 +8,9 @@ Answers are exact per caller: the batch writer returns a result or an error for 
 that item alone, the others are written), and nobody is answered before the commit. When the transaction
 fails as a whole (a unique key another process took between the check and the insert, a lost connection) or
 its committer is cancelled, each caller of that batch writes its item again alone, in a transaction of its
-own, and gets what that one did.
+own, and gets what that one did. A failure after every write was made (in the COMMIT, whose reply can be lost
+with the connection although the server committed) leaves the outcome unknown: the callers are told so, and
+their writes alone must find out from the database whether their items are stored (run_writes.py).
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ class _Signal:
         return self.meaning
 
 
-ALONE = _Signal("alone")  # its batch failed as a whole: the caller writes its item by itself
+ALONE = _Signal("alone")  # its batch failed as a whole, uncommitted: the caller writes its item by itself
+UNKNOWN = _Signal("unknown")  # its batch failed or was left in its COMMIT: the caller's item may be stored
 TURN = _Signal("turn")  # the caller commits next, for everyone waiting
 
 
@@ -52,11 +55,12 @@ class _Waiting(Generic[Item, Result]):
 
 class GroupCommit(Generic[Item, Result]):
     """`write_batch(connection, items)` writes items inside the given transaction and returns, in order, each
-    one's result or the exception to raise to its caller; `write_alone(item)` writes one in its own."""
+    one's result or the exception to raise to its caller; `write_alone(item, maybe_stored)` writes one in its
+    own, `maybe_stored` when the batch's COMMIT may have stored it already."""
 
     def __init__(self, database: Database,
                  write_batch: Callable[[Connection, Sequence[Item]], Awaitable[list[Result | Exception]]],
-                 write_alone: Callable[[Item], Awaitable[Result]], *, max_batch: int = MAX_BATCH) -> None:
+                 write_alone: Callable[[Item, bool], Awaitable[Result]], *, max_batch: int = MAX_BATCH) -> None:
         self._db = database
         self._write_batch = write_batch
         self._write_alone = write_alone
@@ -84,8 +88,8 @@ class GroupCommit(Generic[Item, Result]):
                 woken = await self._commit_turn(waiting)
             finally:
                 self._pass_turn()
-        if woken is ALONE:
-            return await self._write_alone(item)
+        if woken is ALONE or woken is UNKNOWN:
+            return await self._write_alone(item, woken is UNKNOWN)
         assert not isinstance(woken, _Signal)
         return woken
 
@@ -105,10 +109,11 @@ class GroupCommit(Generic[Item, Result]):
         try:
             async with self._db.transaction() as connection:
                 written = await self._write_batch(connection, [waiting.item for waiting in batch])
+                results = [UNKNOWN] * len(batch)  # from here on, a failure may follow a commit the server made
             results = written  # committed
         except Exception as error:
-            log.info("a group of %d writes failed as one (%s: %s); each is written alone",
-                     len(batch), type(error).__name__, error)
+            log.info("a group of %d writes failed as one (%s: %s); each is written alone%s", len(batch),
+                     type(error).__name__, error, ", its outcome unknown" if results[0] is UNKNOWN else "")
         finally:
             # Failed, or cancelled (its caller went away) before the commit was known: the others write alone.
             for waiting, result in zip(batch[1:], results[1:], strict=True):

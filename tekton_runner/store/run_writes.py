@@ -4,13 +4,18 @@ A second create with one Idempotency-Key, from this process or another replica, 
 table's unique index and answered as DuplicateRequest naming the first run. Creates that arrive together
 share one transaction (grouping.py), each with its first transition.
 
+A COMMIT whose reply is lost (the connection dropped after the server committed) is not taken as a failure:
+the run is written again, and a row found with the caller's own run id is its own committed write (ids are
+fresh per request, models/ids.py), answered as created once, read back from the database.
+
 Only the chain's status writer (chain/status/writer.py) imports this module (an import-linter contract):
 every change of a run's or a step's status goes through it, so it can count, log and publish each one.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,6 +28,8 @@ from .database import Connection, Database, UniqueViolation, placeholders, to_te
 from .grouping import GroupCommit
 from .progress_feed import CHANNEL
 from .runs import DuplicateRequest, RunExists, RunStore
+
+log = logging.getLogger("tekton_runner.store")
 
 # The newest transitions kept per run: a step that keeps changing its message cannot grow the table.
 PROGRESS_PER_RUN = 500
@@ -46,18 +53,30 @@ class RunWrites:
                   pushed=pushed, steps=NEW_STEPS)
         return await self._creates.write(_Create(run, idempotency_key, progress))
 
-    async def _create_alone(self, create: _Create) -> tuple[Run, Progress | None]:
-        async with self._creating(create.run.id, create.key) as connection:
+    async def _create_alone(self, create: _Create, maybe_stored: bool) -> tuple[Run, Progress | None]:
+        """A create whose shared commit failed, written in a transaction of its own; `maybe_stored`: that
+        commit's reply was lost, so it may be stored already (then read back, with its first transition)."""
+        written: list[tuple[Run, Progress | None]] = []
+
+        async def write(connection: Connection) -> None:
             [result] = await _store_creates(connection, [create])
-        if isinstance(result, Exception):
-            raise result
-        return result
+            if isinstance(result, Exception):
+                raise result
+            written.append(result)
+
+        # A push's id comes from its TaskRun (not fresh): a row with it may be another replica's, so RunExists.
+        if not await self._store_new(create.run.id, create.key, write, maybe_stored=maybe_stored,
+                                     fresh=not create.run.pushed):
+            return written[-1]
+        first = await self._reads.progress(create.run.id, limit=1) if create.progress is not None else []
+        return await self._reads.get(create.run.id), next(iter(first), None)
 
     async def create_redeploy(self, run_id: RunId, source: Run, build: Step, *,
                               idempotency_key: str | None = None) -> Run:
         """A run deploying `source`'s image again: stored `deploying` with its build step `build` (skipped)."""
         now = to_text(self._db.clock.now())
-        async with self._creating(run_id, idempotency_key) as connection:
+
+        async def write(connection: Connection) -> None:
             await connection.execute(
                 "INSERT INTO runs (id, workspace, app, spec_json, state, reason, message, image, digest,"
                 " created_at, updated_at, accepted_at, idempotency_key, redeploy_of)"
@@ -71,7 +90,35 @@ class RunWrites:
                 [(run_id, name.value, StepState.PENDING.value) for name in StepName],
             )
             await _write_step(connection, run_id, build, self._db.clock.now())
+
+        await self._store_new(run_id, idempotency_key, write, maybe_stored=False)
         return await self._reads.get(run_id)
+
+    async def _store_new(self, run_id: RunId, idempotency_key: str | None,
+                         write: Callable[[Connection], Awaitable[None]], *, maybe_stored: bool, fresh: bool = True
+                         ) -> bool:
+        """Stores a new run through `write` (in `_creating`); True when it proves stored by an earlier attempt.
+
+        After an attempt whose COMMIT failed (`maybe_stored`), the database says what happened: the insert waits
+        for that transaction to end on the server, and a run found then with this `fresh` id is the caller's
+        own. A COMMIT that fails here is written again once, the same way."""
+        committing = False
+        try:
+            async with self._creating(run_id, idempotency_key) as connection:
+                await write(connection)
+                committing = True
+        except (RunExists, DuplicateRequest):
+            if not (maybe_stored and fresh
+                    and await self._db.fetch_one("SELECT 1 FROM runs WHERE id = ?", (run_id,)) is not None):
+                raise
+            log.info("run %s: stored by a commit whose reply was lost", run_id)
+            return True
+        except Exception as error:
+            if not committing or maybe_stored:
+                raise
+            log.info("run %s: the commit failed (%s: %s); written again", run_id, type(error).__name__, error)
+            return await self._store_new(run_id, idempotency_key, write, maybe_stored=True, fresh=fresh)
+        return False
 
     @asynccontextmanager
     async def _creating(self, run_id: RunId, idempotency_key: str | None) -> AsyncIterator[Connection]:
@@ -130,7 +177,10 @@ class RunWrites:
         None when the run had left PENDING."""
         return await self._accepts.write(_Accept(run_id, event_id, build, self._db.clock.now(), tuple(progress)))
 
-    async def _accept_alone(self, accept: _Accept) -> list[Progress] | None:
+    async def _accept_alone(self, accept: _Accept, maybe_stored: bool) -> list[Progress] | None:
+        """An accept whose shared commit failed, alone. Even when that commit's reply was lost (`maybe_stored`)
+        and it moved the run, writing it again is safe: its compare-and-set finds the run no longer PENDING and
+        stores nothing (None), as for any accept that came second."""
         async with self._db.transaction() as connection:
             [result] = await _store_accepts(connection, [accept])
         if isinstance(result, Exception):

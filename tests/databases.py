@@ -7,15 +7,17 @@ on SQLite and once on a fresh database of one PostgreSQL server started for the 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 import pytest_asyncio
 
 from tekton_runner.models.clock import SYSTEM_CLOCK
-from tekton_runner.store.database import Database
+from tekton_runner.store.database import Connection, Database, Row, Watch
 from tekton_runner.store.opening import open_database
 from tests.postgres import running_postgres
 
@@ -61,3 +63,28 @@ async def database_url(backend: str, request: pytest.FixtureRequest) -> str | No
 async def database(database_url: str | None, tmp_path: Path) -> AsyncIterator[Database]:
     async with open_database(url=database_url, path=tmp_path / "state.sqlite3", clock=SYSTEM_CLOCK) as opened:
         yield opened
+
+
+class PassingThrough:
+    """A database that passes every call on to `database`: a test overrides `transaction` to hold or fail
+    commits."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+        self.clock = database.clock
+        self.dialect = database.dialect
+
+    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
+        return await self._db.fetch_one(sql, params)
+
+    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        return await self._db.fetch_all(sql, params)
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        return await self._db.execute(sql, params)
+
+    def transaction(self) -> AbstractAsyncContextManager[Connection]:
+        return self._db.transaction()
+
+    def watch(self, channel: str, *, interval: float) -> AbstractAsyncContextManager[Watch]:
+        return self._db.watch(channel, interval=interval)

@@ -4,7 +4,7 @@ only once committed."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -13,11 +13,11 @@ from tekton_runner.models.ids import EventId, RunId
 from tekton_runner.models.progress import Progress, Subject
 from tekton_runner.models.runs import Run, RunState, Step, StepName, StepState
 from tekton_runner.models.spec import RunSpec
-from tekton_runner.store.database import Connection, Database, Row
+from tekton_runner.store.database import Connection, Database
 from tekton_runner.store.progress_feed import ProgressFeed
 from tekton_runner.store.run_writes import RunWrites
 from tekton_runner.store.runs import DuplicateRequest, RunExists, RunStore
-from tests.databases import both_backends
+from tests.databases import PassingThrough, both_backends
 
 pytestmark = both_backends
 
@@ -27,27 +27,16 @@ SPEC = RunSpec.model_validate({
 })
 
 
-class Commits:
+class Commits(PassingThrough):
     """The database with its transactions counted, and their commits held or failed on request."""
 
     def __init__(self, database: Database) -> None:
-        self._db = database
-        self.clock = database.clock
-        self.dialect = database.dialect
+        super().__init__(database)
         self.transactions = 0
         self.open = asyncio.Event()
         self.open.set()
         self.waiting = asyncio.Event()  # a transaction's writes are done and it waits to commit
         self.failing: set[int] | None = set()  # the numbers (from 1) of the transactions that fail; None: all
-
-    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
-        return await self._db.fetch_one(sql, params)
-
-    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        return await self._db.fetch_all(sql, params)
-
-    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        return await self._db.execute(sql, params)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:

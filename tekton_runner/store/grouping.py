@@ -8,9 +8,10 @@ Answers are exact per caller: the batch writer returns a result or an error for 
 that item alone, the others are written), and nobody is answered before the commit. When the transaction
 fails as a whole (a unique key another process took between the check and the insert, a lost connection) or
 its committer is cancelled, each caller of that batch writes its item again alone, in a transaction of its
-own, and gets what that one did. A failure after every write was made (in the COMMIT, whose reply can be lost
-with the connection although the server committed) leaves the outcome unknown: the callers are told so, and
-their writes alone must find out from the database whether their items are stored (run_writes.py).
+own, and gets what that one did. A failure after every write was made, other than a refusal (in the COMMIT,
+whose reply can be lost with the connection although the server committed), or a cancellation then, leaves
+the outcome unknown: the callers are told so, and their writes alone must find out from the database whether
+their items are stored (run_writes.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from .database import Connection, Database
+from .database import Connection, Database, UniqueViolation
 
 log = logging.getLogger("tekton_runner.store")
 Item = TypeVar("Item")
@@ -112,6 +113,8 @@ class GroupCommit(Generic[Item, Result]):
                 results = [UNKNOWN] * len(batch)  # from here on, a failure may follow a commit the server made
             results = written  # committed
         except Exception as error:
+            if isinstance(error, UniqueViolation):  # refused (SQLite sends held writes with the COMMIT)
+                results = [ALONE] * len(batch)
             log.info("a group of %d writes failed as one (%s: %s); each is written alone%s", len(batch),
                      type(error).__name__, error, ", its outcome unknown" if results[0] is UNKNOWN else "")
         finally:

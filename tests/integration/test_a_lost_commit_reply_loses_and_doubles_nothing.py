@@ -24,7 +24,7 @@ from tekton_runner.models.spec import RunSpec
 from tekton_runner.store.database import Connection, Database
 from tekton_runner.store.postgres import PostgresDatabase
 from tekton_runner.store.run_writes import RunWrites
-from tekton_runner.store.runs import DuplicateRequest, RunStore
+from tekton_runner.store.runs import DuplicateRequest, RunExists, RunStore
 from tests.databases import PassingThrough, both_backends, fresh_postgres_database
 from tests.lossy_postgres import LossyProxy
 
@@ -194,3 +194,19 @@ async def test_creates_whose_commit_then_drops_the_connection_each_get_their_run
     for run, entry in answers:
         assert entry is not None and (entry.run_id, entry.seq) == (run.id, 1)
         assert await RunStore(database).progress(run.id) == [entry]
+
+
+@both_backends
+async def test_a_create_refused_at_the_commit_is_refused_not_taken_for_a_lost_reply(database: Database) -> None:
+    writes = RunWrites(database)
+    used, _ = await writes.create(new_run_id(), SPEC, "harbor.test/library/demo-shop:1")
+
+    def create(run_id: RunId) -> Any:  # no transition: on SQLite the held insert is refused only at the COMMIT
+        return writes.create(run_id, SPEC, f"harbor.test/library/demo-shop:{run_id}")
+
+    # The first commits alone; the other two share the next commit, which the used id makes fail as a whole.
+    answers = await asyncio.gather(create(new_run_id()), create(used.id), create(new_run_id()),
+                                   return_exceptions=True)
+    assert isinstance(answers[1], RunExists)  # the id was another write's: a refusal, not an unknown outcome
+    assert [type(answer) for answer in answers[::2]] == [tuple, tuple]
+    assert len(await RunStore(database).list(limit=100)) == 3

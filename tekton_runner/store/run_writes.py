@@ -306,7 +306,7 @@ async def _append_progress(connection: Connection, entries: Sequence[Progress], 
     for run_id, seq in last.items():  # each run keeps its newest PROGRESS_PER_RUN
         if seq > PROGRESS_PER_RUN:
             await connection.write("DELETE FROM progress WHERE run_id = ? AND seq <= ?",
-                                     (run_id, seq - PROGRESS_PER_RUN))
+                                   (run_id, seq - PROGRESS_PER_RUN))
     return [entry for entry, _ in numbered]
 
 
